@@ -7,22 +7,33 @@
  * 32-bit MMIO hole continues at 4 GiB.
  */
 
-#define HV_GDT_GPA        0x0500ull   /* boot GDT: null, code64, data */
 #define HV_ZERO_PAGE_GPA  0x7000ull   /* struct boot_params */
-#define HV_PML4_GPA       0x9000ull   /* boot page tables: PML4, PDPT, 4 PDs */
-#define HV_PDPT_GPA       0xa000ull
-#define HV_PD_GPA         0xb000ull   /* 4 pages: identity map of 0..4 GiB */
 #define HV_CMDLINE_GPA    0x20000ull
 #define HV_CMDLINE_MAX    4096u       /* including the NUL */
-#define HV_BOOT_STACK_GPA 0x8ff0ull   /* initial RSP; grows down below the PML4 */
+#define HV_BOOT_STACK_GPA 0x8ff0ull   /* initial RSP: 4 KiB above the zero page */
 #define HV_EBDA_GPA       0x9fc00ull  /* e820 reserves from here ... */
 #define HV_ACPI_GPA       0xe0000ull  /* RSDP here (scan area), then the tables */
-#define HV_ACPI_MAX       0x20000ull  /* ... to 1 MiB */
+#define HV_ACPI_MAX       0x18000ull
+/*
+ * Boot GDT and identity page tables live in the e820-reserved area so that
+ * they are still intact when an AP is woken long after the kernel reused
+ * its low RAM (the ACPI MP wakeup protocol enters APs in long mode).
+ */
+#define HV_PML4_GPA       0xf8000ull  /* boot page tables: PML4, PDPT, 4 PDs */
+#define HV_PDPT_GPA       0xf9000ull
+#define HV_PD_GPA         0xfa000ull  /* 4 pages: identity map of 0..4 GiB */
+#define HV_GDT_GPA        0xfe000ull  /* boot GDT: null, -, code64 0x10, data 0x18 */
 #define HV_HIGH_MEM_GPA   0x100000ull /* 1 MiB: where RAM for kernels begins */
 
 #define HV_MMIO_HOLE_GPA  0xc0000000ull /* 3 GiB .. 4 GiB: MMIO, no RAM */
 #define HV_LOW_RAM_MAX    HV_MMIO_HOLE_GPA
 #define HV_HIGH_RAM_GPA   0x100000000ull
+/*
+ * ACPI 6.4 §5.2.12.19 Multiprocessor Wakeup mailbox (4 KiB).  No memslot
+ * backs it: every guest access exits to skyvm, which parks APs in userspace
+ * until the OS writes a wakeup command (no real-mode INIT/SIPI needed).
+ */
+#define HV_MP_MAILBOX_GPA 0xfeb00000ull
 #define HV_IOAPIC_GPA     0xfec00000ull
 #define HV_LAPIC_GPA      0xfee00000ull
 

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "control.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "ipc.h"
+#include "util.h"
+
+static const char *const cmd_names[] = {
+	[HV_CTL_STATUS] = "status",
+	[HV_CTL_PAUSE] = "pause",
+	[HV_CTL_RESUME] = "resume",
+	[HV_CTL_STOP] = "stop",
+	[HV_CTL_CONSOLE] = "console",
+};
+
+const char *hv_ctl_cmd_to_string(enum hv_ctl_cmd cmd)
+{
+	return (unsigned)cmd < ARRAY_SIZE(cmd_names) ? cmd_names[cmd] : "unknown";
+}
+
+static bool id_usable(struct json_object *id)
+{
+	switch (json_object_get_type(id)) {
+	case json_type_int:
+	case json_type_string:
+	case json_type_double:
+	case json_type_boolean:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int hv_ctl_parse(const char *line, size_t len, struct hv_ctl_request *ret, const char **ret_err,
+		 struct json_object **ret_id)
+{
+	struct json_object *obj = NULL, *cmd, *id = NULL;
+	const char *name;
+	int r;
+
+	*ret_id = NULL;
+	r = ipc_parse_line(line, len, &obj);
+	if (r < 0) {
+		*ret_err = r == -EMSGSIZE ? "request line too long" : "request is not a JSON object";
+		return r;
+	}
+	if (json_object_object_get_ex(obj, "id", &id)) {
+		if (!id_usable(id)) {
+			*ret_err = "\"id\" must be a number, string or boolean";
+			r = -EINVAL;
+			goto out;
+		}
+		*ret_id = json_object_get(id);
+	}
+	if (!json_object_object_get_ex(obj, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
+		*ret_err = "missing \"cmd\" string";
+		r = -EINVAL;
+		goto out;
+	}
+	name = json_object_get_string(cmd);
+	for (unsigned i = 0; i < ARRAY_SIZE(cmd_names); i++) {
+		if (!strcmp(name, cmd_names[i])) {
+			ret->cmd = (enum hv_ctl_cmd)i;
+			ret->id = *ret_id;
+			*ret_id = NULL;
+			r = 0;
+			goto out;
+		}
+	}
+	*ret_err = "unknown command";
+	r = -EOPNOTSUPP;
+out:
+	json_object_put(obj);
+	return r;
+}
+
+void hv_ctl_request_finish(struct hv_ctl_request *req)
+{
+	json_object_put(req->id);
+	req->id = NULL;
+}
+
+static struct json_object *reply_new(struct json_object *id, bool ok)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o) {
+		json_object_put(id);
+		return NULL;
+	}
+	if (id)
+		json_object_object_add(o, "id", id);
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	return o;
+}
+
+struct json_object *hv_ctl_reply_ok(struct json_object *id, struct json_object *result)
+{
+	struct json_object *o = reply_new(id, true);
+
+	if (!o) {
+		json_object_put(result);
+		return NULL;
+	}
+	json_object_object_add(o, "result", result ? result : json_object_new_object());
+	return o;
+}
+
+struct json_object *hv_ctl_reply_error(struct json_object *id, const char *error)
+{
+	struct json_object *o = reply_new(id, false);
+
+	if (o)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	return o;
+}

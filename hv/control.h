@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * skyvm's control protocol (docs/control.md): one JSON object per line on a
+ * UNIX socket.  Request:  {"cmd": "status", "id": 7}
+ * Reply:    {"id": 7, "ok": true, "result": {...}}
+ *       or  {"id": 7, "ok": false, "error": "unknown command \"foo\""}
+ * "id" is optional, any JSON scalar, and echoed back.
+ */
+
+#include <stddef.h>
+
+struct json_object;
+
+enum hv_ctl_cmd {
+	HV_CTL_STATUS,
+	HV_CTL_PAUSE,
+	HV_CTL_RESUME,
+	HV_CTL_STOP,
+	HV_CTL_CONSOLE, /* reply carries an fd: a stream socket to the serial port */
+};
+
+struct hv_ctl_request {
+	enum hv_ctl_cmd cmd;
+	struct json_object *id; /* a reference, or NULL; put with hv_ctl_request_finish() */
+};
+
+/*
+ * Parse one request line (without its newline).  Pure: no I/O, used by the
+ * fuzzer.  On failure returns -errno, sets *ret_err to a message for the
+ * client and, when the line was a JSON object with a usable "id", *ret_id to
+ * a reference to it (else NULL).  *ret is set only on success.
+ */
+int hv_ctl_parse(const char *line, size_t len, struct hv_ctl_request *ret, const char **ret_err,
+		 struct json_object **ret_id);
+void hv_ctl_request_finish(struct hv_ctl_request *req);
+
+const char *hv_ctl_cmd_to_string(enum hv_ctl_cmd cmd);
+
+/* Build a reply; they take ownership of result and id (either may be NULL). */
+struct json_object *hv_ctl_reply_ok(struct json_object *id, struct json_object *result);
+struct json_object *hv_ctl_reply_error(struct json_object *id, const char *error);

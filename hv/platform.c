@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * The boot platform's small devices: COM1, the ACPI hardware-reduced sleep
+ * and reset registers, the debug console port, and the MP wakeup mailbox.
+ * Runs on vCPU threads; anything shared takes a lock.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "layout.h"
+#include "log.h"
+#include "serial.h"
+#include "vcpu.h"
+#include "vm-internal.h"
+
+LOG_SCOPE("hv.platform");
+
+#define DEBUGCON_PORT 0xe9
+#define POST_PORT 0x80
+#define SLP_EN (1u << 5)          /* ACPI 6.4 §4.8.3.7 sleep control register */
+#define SLP_TYP(v) (((v) >> 2) & 7)
+
+static void pio_unhandled(struct hv_vcpu *vcpu, uint16_t port, bool is_write, uint8_t *data,
+			  unsigned size)
+{
+	/* Absent ISA devices float the bus: reads see all ones. */
+	if (!is_write)
+		memset(data, 0xff, size);
+	log_debug("vcpu %u: unhandled %s port 0x%04x size %u", vcpu->index,
+		  is_write ? "write to" : "read from", port, size);
+}
+
+static void acpi_sleep_write(struct hv_vcpu *vcpu, uint8_t v)
+{
+	if (!(v & SLP_EN))
+		return;
+	if (SLP_TYP(v) == HV_ACPI_S5_SLP_TYP) {
+		log_info("guest powered off (ACPI S5)");
+		hv_vm_request_end(vcpu->vm, HV_END_POWEROFF);
+		return;
+	}
+	/* S1-S4 are not offered in the DSDT; a guest asking anyway stays up. */
+	log_warn("vcpu %u: ignoring request for unsupported sleep type %u", vcpu->index,
+		 SLP_TYP(v));
+}
+
+void hv_platform_pio(struct hv_vcpu *vcpu, uint16_t port, bool is_write, uint8_t *data,
+		     unsigned size)
+{
+	struct hv_vm *vm = vcpu->vm;
+
+	if (port >= HV_COM1_PORT && port < HV_COM1_PORT + 8) {
+		/* A wider access touches consecutive registers, byte by byte. */
+		for (unsigned i = 0; i < size; i++)
+			hv_serial_pio(vm->serial, (unsigned)(port - HV_COM1_PORT) + i, is_write, data + i);
+		return;
+	}
+	switch (port) {
+	case DEBUGCON_PORT:
+		if (is_write) {
+			if (vm->cfg.debugcon_tx)
+				vm->cfg.debugcon_tx(data[0], vm->cfg.data);
+		} else {
+			memset(data, 0, size);
+			data[0] = DEBUGCON_PORT; /* the read-back value QEMU's debugcon gives */
+		}
+		return;
+	case POST_PORT:
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	case HV_ACPI_SLEEP_CTL_PORT:
+		if (is_write)
+			acpi_sleep_write(vcpu, data[0]);
+		else
+			memset(data, 0, size);
+		return;
+	case HV_ACPI_SLEEP_STS_PORT:
+		/* WAK_STS is write-1-to-clear; we never sleep, so it reads 0. */
+		if (!is_write)
+			memset(data, 0, size);
+		return;
+	case HV_ACPI_RESET_PORT:
+		if (is_write && data[0] == HV_ACPI_RESET_VALUE) {
+			log_info("guest requested a reset (ACPI reset register)");
+			hv_vm_request_end(vm, HV_END_RESET);
+		} else if (!is_write) {
+			memset(data, 0, size);
+		}
+		return;
+	}
+	pio_unhandled(vcpu, port, is_write, data, size);
+}
+
+/*
+ * ACPI 6.4 §5.2.12.19: the OS writes ApicId and WakeupVector, then Command =
+ * 1; the AP acknowledges by clearing Command.  We clear it once the AP
+ * thread has been told where to start, so the OS's poll sees acceptance.
+ */
+static void mailbox_access(struct hv_vcpu *vcpu, uint64_t off, bool is_write, uint8_t *data,
+			   unsigned len)
+{
+	struct hv_vm *vm = vcpu->vm;
+	uint8_t *mb = (uint8_t *)&vm->mailbox;
+
+	pthread_mutex_lock(&vm->lock);
+	if (off >= sizeof(vm->mailbox) || len > sizeof(vm->mailbox) - off) {
+		/* The OS- and firmware-reserved parts of the page: RAZ/WI. */
+		if (!is_write)
+			memset(data, 0, len);
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	if (!is_write) {
+		memcpy(data, mb + off, len);
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	memcpy(mb + off, data, len);
+	if (off < sizeof(vm->mailbox.command) && vm->mailbox.command == HV_MP_WAKE_COMMAND_WAKEUP) {
+		int r = hv_vcpu_wake_locked(vm, vm->mailbox.apic_id, vm->mailbox.wakeup_vector);
+
+		if (r == 0) {
+			vm->mailbox.command = 0;
+			log_debug("MP mailbox: waking APIC id %u at 0x%" PRIx64, vm->mailbox.apic_id,
+				  vm->mailbox.wakeup_vector);
+		} else {
+			/* Left set: the OS times out, as with firmware that can't
+			 * wake that CPU. */
+			log_warn("MP mailbox: cannot wake APIC id %u: %s", vm->mailbox.apic_id,
+				 r == -EBUSY ? "already running" : "no such CPU");
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void hv_platform_mmio(struct hv_vcpu *vcpu, uint64_t gpa, bool is_write, uint8_t *data,
+		      unsigned len)
+{
+	if (gpa >= HV_MP_MAILBOX_GPA && gpa - HV_MP_MAILBOX_GPA < 4096) {
+		mailbox_access(vcpu, gpa - HV_MP_MAILBOX_GPA, is_write, data, len);
+		return;
+	}
+	if (!is_write)
+		memset(data, 0xff, len);
+	log_debug("vcpu %u: unhandled MMIO %s 0x%016" PRIx64 " len %u", vcpu->index,
+		  is_write ? "write" : "read", gpa, len);
+}

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+/*
+ * skyvm: one process per VM.  The main thread runs the event loop (control
+ * socket, console clients, stdin, signals); vCPU threads run the guest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "control.h"
+#include "ipc.h"
+#include "layout.h"
+#include "log.h"
+#include "loop.h"
+#include "serial.h"
+#include "vm.h"
+
+LOG_SCOPE("skyvm");
+
+#define SKYVM_MAX_CLIENTS 16
+#define SKYVM_MAX_CONSOLES 8
+#define SKYVM_EXIT_TRIPLE_FAULT 2
+#define SKYVM_EXIT_INTERNAL_ERROR 3
+
+struct skyvm;
+
+struct client {
+	struct skyvm *sky;
+	struct ipc_conn *conn;
+	struct loop_source *src;
+	bool in_use;
+};
+
+struct console {
+	struct skyvm *sky;
+	int fd;
+	struct loop_source *src;
+};
+
+struct skyvm {
+	struct hv_vm_config cfg;
+	const char *name;
+	const char *control_path;
+	bool no_reboot;
+	struct loop *loop;
+	struct hv_vm *vm;
+	enum hv_vm_end end;
+	unsigned boots;
+
+	int serial_fd;       /* where guest serial output goes, or -1 */
+	int debugcon_fd;
+	bool stdin_raw;
+	struct termios saved_tio;
+	bool escape;         /* saw Ctrl-A on a raw stdin */
+	struct loop_source *stdin_src;
+
+	int control_fd;
+	struct loop_source *control_src;
+	struct client clients[SKYVM_MAX_CLIENTS];
+
+	pthread_mutex_t consoles_lock; /* consoles[] is read on vCPU threads */
+	struct console *consoles[SKYVM_MAX_CONSOLES];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: skyvm --kernel PATH [options]\n"
+		"Run one virtual machine on KVM.\n\n"
+		"  -k, --kernel PATH        bzImage or ELF64 vmlinux to boot (required)\n"
+		"  -i, --initrd PATH        initial ramdisk\n"
+		"  -a, --cmdline TEXT       kernel command line (alias --append)\n"
+		"  -m, --mem SIZE           guest RAM, e.g. 256M, 2G (default 256M)\n"
+		"  -c, --cpus N             vCPUs, 1-%d (default 1)\n"
+		"      --cpu-features SPEC  hide CPUID features, e.g. -avx512f,-rdrand\n"
+		"  -s, --serial WHERE       ttyS0 output: stdio (default), none, file:PATH\n"
+		"      --debugcon PATH      write guest port 0xe9 bytes to PATH\n"
+		"  -C, --control PATH       control socket (JSON lines) at PATH\n"
+		"  -n, --name NAME          VM name shown in status\n"
+		"      --no-reboot          exit when the guest resets instead of rebooting\n"
+		"  -h, --help               show this help\n\n"
+		"Exit status: 0 guest powered off or stopped; 1 host failure; 2 guest triple\n"
+		"fault; 3 KVM internal error; 64 usage error; 65 bad kernel or initrd;\n"
+		"66 a file could not be opened.\n",
+		HV_MAX_VCPUS);
+}
+
+/* --- guest output -------------------------------------------------------- */
+
+static void write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* vCPU thread, UART lock held. */
+static void serial_tx(const uint8_t *buf, size_t len, void *data)
+{
+	struct skyvm *sky = data;
+
+	if (sky->serial_fd >= 0)
+		write_all(sky->serial_fd, buf, len);
+	pthread_mutex_lock(&sky->consoles_lock);
+	for (unsigned i = 0; i < SKYVM_MAX_CONSOLES; i++) {
+		/* Non-blocking: a console client that doesn't read loses output;
+		 * it never stalls the guest. */
+		if (sky->consoles[i])
+			(void)!send(sky->consoles[i]->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+	pthread_mutex_unlock(&sky->consoles_lock);
+}
+
+static void debugcon_tx(uint8_t byte, void *data)
+{
+	struct skyvm *sky = data;
+
+	if (sky->debugcon_fd >= 0)
+		write_all(sky->debugcon_fd, &byte, 1);
+}
+
+/* --- consoles ------------------------------------------------------------ */
+
+static void console_free(struct console *c)
+{
+	struct skyvm *sky = c->sky;
+
+	pthread_mutex_lock(&sky->consoles_lock);
+	for (unsigned i = 0; i < SKYVM_MAX_CONSOLES; i++)
+		if (sky->consoles[i] == c)
+			sky->consoles[i] = NULL;
+	pthread_mutex_unlock(&sky->consoles_lock);
+	loop_source_remove(c->src);
+	close(c->fd);
+	free(c);
+}
+
+static void serial_feed(struct skyvm *sky, const uint8_t *buf, size_t len)
+{
+	if (sky->vm && hv_serial_rx(hv_vm_serial(sky->vm), buf, len) < len)
+		log_debug("serial receive buffer full, input dropped");
+}
+
+static void console_readable(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct console *c = data;
+	uint8_t buf[512];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (n > 0) {
+		serial_feed(c->sky, buf, (size_t)n);
+		return;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	console_free(c);
+}
+
+static int console_new(struct skyvm *sky, int *ret_peer)
+{
+	int sv[2];
+	struct console *c;
+	unsigned slot;
+	int r;
+
+	pthread_mutex_lock(&sky->consoles_lock);
+	for (slot = 0; slot < SKYVM_MAX_CONSOLES && sky->consoles[slot]; slot++)
+		;
+	pthread_mutex_unlock(&sky->consoles_lock);
+	if (slot == SKYVM_MAX_CONSOLES)
+		return -EBUSY;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+		return -errno;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(sv[0]);
+		close(sv[1]);
+		return -ENOMEM;
+	}
+	c->sky = sky;
+	c->fd = sv[0];
+	r = loop_add_fd(sky->loop, c->fd, EPOLLIN, console_readable, c, &c->src);
+	if (r < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		free(c);
+		return r;
+	}
+	pthread_mutex_lock(&sky->consoles_lock);
+	sky->consoles[slot] = c;
+	pthread_mutex_unlock(&sky->consoles_lock);
+	*ret_peer = sv[1];
+	return 0;
+}
+
+/* --- control socket ------------------------------------------------------ */
+
+static struct json_object *status_json(struct skyvm *sky)
+{
+	struct json_object *o = json_object_new_object(), *exits;
+	struct hv_vm_stats st;
+
+	json_object_object_add(o, "name", json_object_new_string(sky->name));
+	json_object_object_add(o, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(o, "kernel", json_object_new_string(sky->cfg.kernel_path));
+	json_object_object_add(o, "boots", json_object_new_int((int)sky->boots));
+	if (!sky->vm) {
+		json_object_object_add(o, "state", json_object_new_string("stopped"));
+		return o;
+	}
+	json_object_object_add(o, "state",
+			       json_object_new_string(hv_vm_state_to_string(hv_vm_state(sky->vm))));
+	json_object_object_add(o, "vcpus", json_object_new_int((int)hv_vm_ncpus(sky->vm)));
+	json_object_object_add(o, "vcpus_online",
+			       json_object_new_int((int)hv_vm_ncpus_online(sky->vm)));
+	json_object_object_add(o, "memory_bytes", json_object_new_uint64(hv_vm_mem_size(sky->vm)));
+	json_object_object_add(o, "memory_resident_bytes",
+			       json_object_new_uint64(hv_vm_mem_resident(sky->vm)));
+	hv_vm_get_stats(sky->vm, &st);
+	exits = json_object_new_object();
+	json_object_object_add(exits, "io", json_object_new_uint64(st.exits_io));
+	json_object_object_add(exits, "mmio", json_object_new_uint64(st.exits_mmio));
+	json_object_object_add(exits, "other", json_object_new_uint64(st.exits_other));
+	json_object_object_add(o, "exits", exits);
+	return o;
+}
+
+static void client_close(struct client *c)
+{
+	loop_source_remove(c->src);
+	ipc_conn_free(c->conn);
+	c->src = NULL;
+	c->conn = NULL;
+	c->in_use = false;
+}
+
+static void client_reply(struct client *c, struct json_object *reply, const int *fds, size_t nfds)
+{
+	int r;
+
+	if (!reply)
+		return;
+	r = ipc_send(ipc_conn_fd(c->conn), reply, fds, nfds);
+	if (r < 0)
+		log_debug("control client: reply not sent: %s", strerror(-r));
+	json_object_put(reply);
+}
+
+static void client_handle(struct client *c, const struct hv_ctl_request *req, struct json_object *id)
+{
+	struct skyvm *sky = c->sky;
+	int r, fd;
+
+	log_debug("control: %s", hv_ctl_cmd_to_string(req->cmd));
+	switch (req->cmd) {
+	case HV_CTL_STATUS:
+		client_reply(c, hv_ctl_reply_ok(id, status_json(sky)), NULL, 0);
+		return;
+	case HV_CTL_PAUSE:
+	case HV_CTL_RESUME:
+		if (!sky->vm) {
+			client_reply(c, hv_ctl_reply_error(id, "the VM is not running"), NULL, 0);
+			return;
+		}
+		r = req->cmd == HV_CTL_PAUSE ? hv_vm_pause(sky->vm) : hv_vm_resume(sky->vm);
+		if (r == -EALREADY)
+			client_reply(c, hv_ctl_reply_error(id, req->cmd == HV_CTL_PAUSE
+							   ? "already paused" : "not paused"), NULL, 0);
+		else if (r < 0)
+			client_reply(c, hv_ctl_reply_error(id, "the VM is stopping"), NULL, 0);
+		else
+			client_reply(c, hv_ctl_reply_ok(id, status_json(sky)), NULL, 0);
+		return;
+	case HV_CTL_STOP:
+		log_info("stop requested on the control socket");
+		client_reply(c, hv_ctl_reply_ok(id, NULL), NULL, 0);
+		sky->no_reboot = true;
+		if (sky->vm)
+			hv_vm_request_end(sky->vm, HV_END_STOP);
+		return;
+	case HV_CTL_CONSOLE:
+		r = console_new(sky, &fd);
+		if (r < 0) {
+			client_reply(c, hv_ctl_reply_error(id, r == -EBUSY ? "too many consoles"
+									 : "cannot open a console"), NULL, 0);
+			return;
+		}
+		client_reply(c, hv_ctl_reply_ok(id, NULL), &fd, 1);
+		close(fd);
+		return;
+	}
+}
+
+static void client_line(struct ipc_conn *conn, struct json_object *msg, int err, int *fds,
+			size_t nfds, void *data)
+{
+	struct client *c = data;
+	struct hv_ctl_request req;
+	struct json_object *id = NULL;
+	const char *emsg = NULL;
+	const char *line;
+	int r;
+
+	/* Requests carry no fds; any that came along are closed by ipc_conn. */
+	(void)fds;
+	(void)nfds;
+	if (err < 0) {
+		log_warn("control: rejected a request: %s", err == -EMSGSIZE ? "line too long" : "malformed JSON");
+		client_reply(c, hv_ctl_reply_error(NULL, err == -EMSGSIZE ? "request line too long"
+									  : "request is not a JSON object"),
+			     NULL, 0);
+		return;
+	}
+	/* Re-parse through the pure parser the fuzzer exercises. */
+	line = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
+	r = hv_ctl_parse(line, strlen(line), &req, &emsg, &id);
+	if (r < 0) {
+		log_warn("control: rejected a request: %s", emsg);
+		client_reply(c, hv_ctl_reply_error(id, emsg), NULL, 0);
+		return;
+	}
+	client_handle(c, &req, json_object_get(req.id));
+	hv_ctl_request_finish(&req);
+	(void)conn;
+}
+
+static void client_readable(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct client *c = data;
+	int r = ipc_conn_read(c->conn, client_line, c);
+
+	if (r != 0 && c->in_use)
+		client_close(c);
+}
+
+static void control_accept(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct skyvm *sky = data;
+	struct client *c = NULL;
+	int cfd, r;
+
+	r = ipc_accept(fd, &cfd);
+	if (r < 0)
+		return;
+	for (unsigned i = 0; i < SKYVM_MAX_CLIENTS; i++)
+		if (!sky->clients[i].in_use) {
+			c = &sky->clients[i];
+			break;
+		}
+	if (!c) {
+		struct json_object *e = hv_ctl_reply_error(NULL, "too many control clients");
+		ipc_send(cfd, e, NULL, 0);
+		json_object_put(e);
+		close(cfd);
+		log_warn("control: refused a client, %d already connected", SKYVM_MAX_CLIENTS);
+		return;
+	}
+	r = ipc_conn_new(cfd, &c->conn);
+	if (r < 0) {
+		close(cfd);
+		return;
+	}
+	c->sky = sky;
+	c->in_use = true;
+	r = loop_add_fd(sky->loop, cfd, EPOLLIN, client_readable, c, &c->src);
+	if (r < 0) {
+		ipc_conn_free(c->conn);
+		c->conn = NULL;
+		c->in_use = false;
+	}
+}
+
+/* --- stdin and signals --------------------------------------------------- */
+
+static void stdin_restore(struct skyvm *sky)
+{
+	if (sky->stdin_raw) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &sky->saved_tio);
+		sky->stdin_raw = false;
+	}
+}
+
+static void stdin_readable(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct skyvm *sky = data;
+	uint8_t buf[256], out[256];
+	size_t m = 0;
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		loop_source_remove(sky->stdin_src);
+		sky->stdin_src = NULL;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		/* On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A
+		 * (QEMU's convention). */
+		if (sky->stdin_raw && sky->escape) {
+			sky->escape = false;
+			if (buf[i] == 'x') {
+				log_info("stop requested from the terminal");
+				sky->no_reboot = true;
+				if (sky->vm)
+					hv_vm_request_end(sky->vm, HV_END_STOP);
+				continue;
+			}
+			if (buf[i] != 0x01)
+				continue;
+		} else if (sky->stdin_raw && buf[i] == 0x01) {
+			sky->escape = true;
+			continue;
+		}
+		out[m++] = buf[i];
+	}
+	serial_feed(sky, out, m);
+}
+
+static void signal_readable(struct loop *l, int fd, uint32_t events, void *data)
+{
+	struct skyvm *sky = data;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("stopping on signal %u", si.ssi_signo);
+	sky->no_reboot = true;
+	if (sky->vm)
+		hv_vm_request_end(sky->vm, HV_END_STOP);
+	else
+		loop_quit(sky->loop, 0);
+}
+
+static void vm_exited(struct hv_vm *vm, enum hv_vm_end end, void *data)
+{
+	struct skyvm *sky = data;
+
+	sky->end = end;
+	loop_quit(sky->loop, 0);
+}
+
+/* --- main ---------------------------------------------------------------- */
+
+static int exit_status(enum hv_vm_end end)
+{
+	switch (end) {
+	case HV_END_NONE:
+	case HV_END_POWEROFF:
+	case HV_END_STOP:
+	case HV_END_RESET:
+		return 0;
+	case HV_END_TRIPLE_FAULT:
+		return SKYVM_EXIT_TRIPLE_FAULT;
+	case HV_END_INTERNAL_ERROR:
+		return SKYVM_EXIT_INTERNAL_ERROR;
+	case HV_END_HOST_ERROR:
+		return 1;
+	}
+	return 1;
+}
+
+static int setup_error_status(int r)
+{
+	switch (r) {
+	case -ENOENT:
+	case -EACCES:
+	case -EISDIR:
+	case -EINVAL:
+		return EX_NOINPUT;
+	case -ENOEXEC:
+	case -E2BIG:
+		return EX_DATAERR;
+	}
+	return 1;
+}
+
+static int parse_args(int argc, char **argv, struct skyvm *sky)
+{
+	enum { OPT_CPU_FEATURES = 0x100, OPT_DEBUGCON, OPT_NO_REBOOT };
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'a' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "cpu-features", required_argument, NULL, OPT_CPU_FEATURES },
+		{ "serial", required_argument, NULL, 's' },
+		{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
+		{ "control", required_argument, NULL, 'C' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *serial = "stdio", *debugcon = NULL;
+	uint64_t v;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:C:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': sky->cfg.kernel_path = optarg; break;
+		case 'i': sky->cfg.initrd_path = optarg; break;
+		case 'a': sky->cfg.cmdline = optarg; break;
+		case 'm':
+			r = parse_size(optarg, &v);
+			if (r < 0 || v < HV_MIN_MEM || v > HV_MAX_MEM || v % 4096) {
+				fprintf(stderr, "skyvm: --mem %s: expected a size from %llu MiB to %llu GiB in whole pages, e.g. 256M\n",
+					optarg, HV_MIN_MEM >> 20, HV_MAX_MEM >> 30);
+				return EX_USAGE;
+			}
+			sky->cfg.mem_size = v;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, HV_MAX_VCPUS, &v) < 0) {
+				fprintf(stderr, "skyvm: --cpus %s: expected 1 to %d\n", optarg, HV_MAX_VCPUS);
+				return EX_USAGE;
+			}
+			sky->cfg.ncpus = (unsigned)v;
+			break;
+		case OPT_CPU_FEATURES: {
+			size_t bad = 0;
+			if (hv_cpuid_mask_parse(optarg, &sky->cfg.cpuid_mask, &bad) < 0) {
+				fprintf(stderr, "skyvm: --cpu-features: unknown or malformed feature \"%.*s\" (expected e.g. -avx2,-rdrand)\n",
+					(int)strcspn(optarg + bad, ","), optarg + bad);
+				return EX_USAGE;
+			}
+			break;
+		}
+		case 's': serial = optarg; break;
+		case OPT_DEBUGCON: debugcon = optarg; break;
+		case 'C': sky->control_path = optarg; break;
+		case 'n': sky->name = optarg; break;
+		case OPT_NO_REBOOT: sky->no_reboot = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "skyvm: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!sky->cfg.kernel_path) {
+		fprintf(stderr, "skyvm: --kernel is required\n");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (!strcmp(serial, "stdio")) {
+		sky->serial_fd = STDOUT_FILENO;
+	} else if (!strcmp(serial, "none")) {
+		sky->serial_fd = -1;
+	} else if (!strncmp(serial, "file:", 5) && serial[5]) {
+		sky->serial_fd = open(serial + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+		if (sky->serial_fd < 0) {
+			fprintf(stderr, "skyvm: --serial %s: %m\n", serial);
+			return EX_NOINPUT;
+		}
+	} else {
+		fprintf(stderr, "skyvm: --serial %s: expected stdio, none or file:PATH\n", serial);
+		return EX_USAGE;
+	}
+	if (debugcon) {
+		sky->debugcon_fd = open(debugcon, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (sky->debugcon_fd < 0) {
+			fprintf(stderr, "skyvm: --debugcon %s: %m\n", debugcon);
+			return EX_NOINPUT;
+		}
+	}
+	return 0;
+}
+
+static int setup_loop(struct skyvm *sky)
+{
+	sigset_t mask;
+	int sfd, r;
+
+	r = loop_new(&sky->loop);
+	if (r < 0)
+		return r;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0)
+		return -errno;
+	r = loop_add_fd(sky->loop, sfd, EPOLLIN, signal_readable, sky, NULL);
+	if (r < 0)
+		return r;
+
+	if (sky->control_path) {
+		r = ipc_listen(sky->control_path, &sky->control_fd);
+		if (r < 0) {
+			log_errno(LOG_ERR, r, "cannot listen on %s", sky->control_path);
+			return r;
+		}
+		r = loop_add_fd(sky->loop, sky->control_fd, EPOLLIN, control_accept, sky,
+				&sky->control_src);
+		if (r < 0)
+			return r;
+	}
+
+	if (sky->serial_fd == STDOUT_FILENO) {
+		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &sky->saved_tio) == 0) {
+			struct termios raw = sky->saved_tio;
+			cfmakeraw(&raw);
+			raw.c_oflag |= OPOST | ONLCR; /* keep our own log lines readable */
+			if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
+				sky->stdin_raw = true;
+		}
+		fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+		/* stdin may be a regular file or /dev/null, which epoll refuses:
+		 * then there is simply no input. */
+		if (loop_add_fd(sky->loop, STDIN_FILENO, EPOLLIN, stdin_readable, sky, &sky->stdin_src) < 0)
+			sky->stdin_src = NULL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct skyvm sky = {
+		.cfg = { .mem_size = 256ull << 20, .ncpus = 1 },
+		.name = "vm",
+		.serial_fd = -1,
+		.debugcon_fd = -1,
+		.control_fd = -1,
+		.consoles_lock = PTHREAD_MUTEX_INITIALIZER,
+	};
+	int r, status;
+
+	log_set_ident("skyvm");
+	r = parse_args(argc, argv, &sky);
+	if (r)
+		return r;
+	sky.cfg.serial_tx = serial_tx;
+	sky.cfg.debugcon_tx = debugcon_tx;
+	sky.cfg.on_exit = vm_exited;
+	sky.cfg.data = &sky;
+
+	r = setup_loop(&sky);
+	if (r < 0) {
+		stdin_restore(&sky);
+		return 1;
+	}
+	sky.cfg.loop = sky.loop;
+
+	for (;;) {
+		const char *msg = NULL;
+
+		r = hv_vm_new(&sky.cfg, &sky.vm, &msg);
+		if (r < 0) {
+			stdin_restore(&sky);
+			log_err("%s: %s", msg ? msg : "cannot create the VM", strerror(-r));
+			return setup_error_status(r);
+		}
+		sky.boots++;
+		sky.end = HV_END_NONE;
+		log_debug("booting %s: %" PRIu64 " MiB, %u vCPU(s)", sky.cfg.kernel_path,
+			  sky.cfg.mem_size >> 20, sky.cfg.ncpus);
+		r = hv_vm_start(sky.vm);
+		if (r < 0)
+			log_errno(LOG_ERR, r, "cannot start the vCPUs");
+		loop_run(sky.loop);
+		log_debug("guest RAM resident at exit: %" PRIu64 " KiB", hv_vm_mem_resident(sky.vm) >> 10);
+		hv_vm_free(sky.vm);
+		sky.vm = NULL;
+		if (sky.end != HV_END_RESET || sky.no_reboot)
+			break;
+		log_info("rebooting");
+	}
+	stdin_restore(&sky);
+	status = exit_status(sky.end);
+	if (status)
+		log_err("VM ended: %s", hv_vm_end_to_string(sky.end));
+	if (sky.control_path)
+		unlink(sky.control_path);
+	for (unsigned i = 0; i < SKYVM_MAX_CLIENTS; i++)
+		if (sky.clients[i].in_use)
+			client_close(&sky.clients[i]);
+	for (unsigned i = 0; i < SKYVM_MAX_CONSOLES; i++)
+		if (sky.consoles[i])
+			console_free(sky.consoles[i]);
+	loop_free(sky.loop);
+	return status;
+}

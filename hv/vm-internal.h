@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/* The VM's insides, shared by vm.c, vcpu.c and platform.c only. */
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "boot.h"
+#include "cpuid.h"
+#include "memory.h"
+#include "vm.h"
+
+struct hv_vcpu {
+	struct hv_vm *vm;
+	unsigned index; /* also its APIC id */
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+	/* Under vm->lock: the vCPU has been started (BSP at boot, an AP by the
+	 * MP wakeup mailbox) and where it begins. */
+	bool online;
+	bool wake_pending;
+	uint64_t wake_rip;
+	atomic_uint_fast64_t exits_io, exits_mmio, exits_other;
+};
+
+/* ACPI 6.4 §5.2.12.19 Multiprocessor Wakeup mailbox, as the guest sees it. */
+struct hv_mp_mailbox {
+	uint16_t command;
+	uint16_t reserved;
+	uint32_t apic_id;
+	uint64_t wakeup_vector;
+};
+#define HV_MP_WAKE_COMMAND_WAKEUP 1
+
+struct hv_vm {
+	struct hv_vm_config cfg;
+	int kvm_fd, vm_fd, mem_fd;
+	size_t run_size;
+	struct hv_guest_mem mem;
+	struct hv_cpuid cpuid;
+	struct hv_kernel kernel;
+	struct hv_serial *serial;
+
+	struct hv_vcpu *vcpus;
+	unsigned ncpus;
+
+	pthread_mutex_t lock; /* state, end, mailbox, vcpu online/wake */
+	pthread_cond_t cond;
+	enum hv_vm_state state;
+	enum hv_vm_end end;
+	uint64_t started_ns;
+	struct hv_mp_mailbox mailbox;
+};
+
+/* Copy between our CPUID table and KVM's (vm.c). */
+int hv_cpuid_from_kvm(struct hv_cpuid *c, const struct kvm_cpuid2 *kc);
+int hv_cpuid_to_kvm(const struct hv_cpuid *c, struct kvm_cpuid2 **ret);
+
+/* platform.c: the boot platform's port I/O and MMIO devices. */
+void hv_platform_pio(struct hv_vcpu *vcpu, uint16_t port, bool is_write, uint8_t *data,
+		     unsigned size);
+void hv_platform_mmio(struct hv_vcpu *vcpu, uint64_t gpa, bool is_write, uint8_t *data,
+		      unsigned len);

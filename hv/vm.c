@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "boot.h"
+#include "cleanup.h"
+#include "layout.h"
+#include "log.h"
+#include "loop.h"
+#include "serial.h"
+#include "vcpu.h"
+#include "vm-internal.h"
+
+LOG_SCOPE("hv.vm");
+
+#define KVM_MAX_CPUID_ENTRIES 256
+/* Where KVM puts the real-mode TSS on Intel; unused by 64-bit guests but
+ * KVM_SET_TSS_ADDR keeps it out of the way of our memory map. */
+#define HV_KVM_TSS_GPA 0xfffbd000ull
+
+const char *hv_vm_end_to_string(enum hv_vm_end end)
+{
+	switch (end) {
+	case HV_END_NONE: return "none";
+	case HV_END_POWEROFF: return "poweroff";
+	case HV_END_STOP: return "stop";
+	case HV_END_RESET: return "reset";
+	case HV_END_TRIPLE_FAULT: return "triple-fault";
+	case HV_END_INTERNAL_ERROR: return "internal-error";
+	case HV_END_HOST_ERROR: return "host-error";
+	}
+	return "unknown";
+}
+
+const char *hv_vm_state_to_string(enum hv_vm_state state)
+{
+	switch (state) {
+	case HV_VM_RUNNING: return "running";
+	case HV_VM_PAUSED: return "paused";
+	case HV_VM_STOPPING: return "stopping";
+	case HV_VM_STOPPED: return "stopped";
+	}
+	return "unknown";
+}
+
+static int read_file(const char *path, size_t max, void **ret_buf, size_t *ret_len)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ void *buf = NULL;
+	struct stat st;
+	size_t off = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -E2BIG;
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf)
+		return -ENOMEM;
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, (char *)buf + off, (size_t)st.st_size - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	*ret_buf = TAKE_PTR(buf);
+	*ret_len = off;
+	return 0;
+}
+
+static int vm_set_memslot(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
+}
+
+static int vm_setup_memory(struct hv_vm *vm, uint64_t size)
+{
+	void *host;
+	int r;
+
+	/* A memfd, so that guest RAM can later be handed to another process
+	 * (migration, a display worker) by fd. */
+	vm->mem_fd = memfd_create("skyvm-ram", MFD_CLOEXEC);
+	if (vm->mem_fd < 0)
+		return -errno;
+	if (ftruncate(vm->mem_fd, (off_t)size) < 0)
+		return -errno;
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+	if (host == MAP_FAILED)
+		return -errno;
+	hv_guest_mem_init(&vm->mem, host, size);
+	madvise(host, size, MADV_DONTDUMP);
+
+	r = vm_set_memslot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
+	if (r < 0)
+		return r;
+	if (vm->mem.size > vm->mem.low_size) {
+		r = vm_set_memslot(vm, 1, HV_HIGH_RAM_GPA, vm->mem.size - vm->mem.low_size,
+				   vm->mem.host + vm->mem.low_size);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int hv_cpuid_from_kvm(struct hv_cpuid *c, const struct kvm_cpuid2 *kc)
+{
+	if (kc->nent > HV_CPUID_MAX)
+		return -E2BIG;
+	c->nent = kc->nent;
+	for (uint32_t i = 0; i < kc->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &kc->entries[i];
+		c->ent[i] = (struct hv_cpuid_entry){
+			.function = e->function, .index = e->index, .flags = e->flags,
+			.eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+		};
+	}
+	return 0;
+}
+
+int hv_cpuid_to_kvm(const struct hv_cpuid *c, struct kvm_cpuid2 **ret)
+{
+	struct kvm_cpuid2 *kc = calloc(1, sizeof(*kc) + c->nent * sizeof(kc->entries[0]));
+
+	if (!kc)
+		return -ENOMEM;
+	kc->nent = c->nent;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct hv_cpuid_entry *e = &c->ent[i];
+		kc->entries[i] = (struct kvm_cpuid_entry2){
+			.function = e->function, .index = e->index, .flags = e->flags,
+			.eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+		};
+	}
+	*ret = kc;
+	return 0;
+}
+
+static int vm_setup_cpuid(struct hv_vm *vm, const struct hv_cpuid_mask *mask)
+{
+	_cleanup_free_ struct kvm_cpuid2 *kc = NULL;
+	int r;
+
+	kc = calloc(1, sizeof(*kc) + KVM_MAX_CPUID_ENTRIES * sizeof(kc->entries[0]));
+	if (!kc)
+		return -ENOMEM;
+	kc->nent = KVM_MAX_CPUID_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, kc) < 0)
+		return -errno;
+	r = hv_cpuid_from_kvm(&vm->cpuid, kc);
+	if (r < 0)
+		return r;
+	return hv_cpuid_apply(&vm->cpuid, mask);
+}
+
+static int vm_load_boot_data(struct hv_vm *vm, const struct hv_vm_config *cfg, const char **msg)
+{
+	_cleanup_free_ void *kernel = NULL, *initrd = NULL;
+	size_t kernel_len, initrd_len = 0;
+	struct hv_acpi_config acfg = {
+		.ncpus = cfg->ncpus,
+		.mp_wakeup_gpa = HV_MP_MAILBOX_GPA,
+	};
+	uint64_t rsdp = 0, initrd_gpa = 0;
+	int r;
+
+	r = read_file(cfg->kernel_path, vm->mem.size, &kernel, &kernel_len);
+	if (r == -E2BIG) {
+		*msg = "kernel image is larger than guest RAM";
+		return r;
+	}
+	if (r < 0) {
+		*msg = "cannot read kernel image";
+		return r;
+	}
+	r = hv_kernel_load(&vm->mem, kernel, kernel_len, &vm->kernel);
+	if (r < 0) {
+		*msg = r == -E2BIG ? "kernel does not fit in guest RAM"
+				   : "not a loadable kernel (bzImage or ELF64 vmlinux)";
+		return r;
+	}
+	if (cfg->initrd_path) {
+		r = read_file(cfg->initrd_path, vm->mem.size, &initrd, &initrd_len);
+		if (r < 0) {
+			*msg = r == -E2BIG ? "initrd is larger than guest RAM" : "cannot read initrd";
+			return r;
+		}
+		r = hv_initrd_place(&vm->mem, &vm->kernel, initrd_len, &initrd_gpa);
+		if (r < 0) {
+			*msg = "initrd does not fit in guest RAM above the kernel";
+			return r;
+		}
+		r = hv_guest_write(&vm->mem, initrd_gpa, initrd, initrd_len);
+		if (r < 0) {
+			*msg = "cannot place initrd";
+			return r;
+		}
+	}
+	r = hv_acpi_build(&vm->mem, &acfg, &rsdp);
+	if (r < 0) {
+		*msg = "cannot build ACPI tables";
+		return r;
+	}
+	r = hv_boot_pagetables_build(&vm->mem);
+	if (r >= 0)
+		r = hv_boot_gdt_build(&vm->mem);
+	if (r < 0) {
+		*msg = "cannot build boot page tables";
+		return r;
+	}
+	r = hv_boot_params_build(&vm->mem, &vm->kernel, cfg->cmdline, initrd_gpa, initrd_len, rsdp);
+	if (r < 0) {
+		*msg = r == -E2BIG ? "kernel command line too long" : "cannot build boot parameters";
+		return r;
+	}
+	return 0;
+}
+
+static void serial_irq(bool level, void *data)
+{
+	struct hv_vm *vm = data;
+	struct kvm_irq_level irq = { .irq = HV_COM1_IRQ, .level = level };
+
+	/* ISA IRQs are edge-triggered at the IOAPIC; KVM wants level changes. */
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		log_warn("KVM_IRQ_LINE(%d): %m", HV_COM1_IRQ);
+}
+
+static void serial_tx(const uint8_t *buf, size_t len, void *data)
+{
+	struct hv_vm *vm = data;
+
+	if (vm->cfg.serial_tx)
+		vm->cfg.serial_tx(buf, len, vm->cfg.data);
+}
+
+int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **ret_msg)
+{
+	struct hv_vm *vm;
+	const char *msg = NULL;
+	int r;
+
+	if (cfg->ncpus < 1 || cfg->ncpus > HV_MAX_VCPUS) {
+		*ret_msg = "vCPU count out of range";
+		return -EINVAL;
+	}
+	if (cfg->mem_size < HV_MIN_MEM || cfg->mem_size > HV_MAX_MEM || cfg->mem_size % 4096) {
+		*ret_msg = "memory size out of range";
+		return -EINVAL;
+	}
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
+	vm->state = HV_VM_PAUSED;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		r = -errno;
+		msg = "cannot open /dev/kvm";
+		goto fail;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		r = -ENOTSUP;
+		msg = "unsupported KVM API version";
+		goto fail;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		r = -errno;
+		msg = "KVM_CREATE_VM failed";
+		goto fail;
+	}
+	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < (int)sizeof(struct kvm_run)) {
+		r = r < 0 ? -errno : -EINVAL;
+		msg = "KVM_GET_VCPU_MMAP_SIZE failed";
+		goto fail;
+	}
+	vm->run_size = (size_t)r;
+
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)HV_KVM_TSS_GPA) < 0)
+		log_debug("KVM_SET_TSS_ADDR: %m (ignored)");
+	/* Full in-kernel irqchip: PIC, IOAPIC and LAPICs in KVM (see
+	 * docs/ARCHITECTURE.md for why not the split irqchip). */
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		r = -errno;
+		msg = "KVM_CREATE_IRQCHIP failed";
+		goto fail;
+	}
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		r = -errno;
+		msg = "KVM_CREATE_PIT2 failed";
+		goto fail;
+	}
+
+	r = vm_setup_memory(vm, cfg->mem_size);
+	if (r < 0) {
+		msg = "cannot allocate guest RAM";
+		goto fail;
+	}
+	r = vm_setup_cpuid(vm, &cfg->cpuid_mask);
+	if (r < 0) {
+		msg = "cannot build the CPUID policy";
+		goto fail;
+	}
+	r = vm_load_boot_data(vm, cfg, &msg);
+	if (r < 0)
+		goto fail;
+
+	r = hv_serial_new(serial_tx, serial_irq, vm, &vm->serial);
+	if (r < 0) {
+		msg = "cannot create the UART";
+		goto fail;
+	}
+
+	vm->vcpus = calloc(cfg->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	vm->ncpus = cfg->ncpus;
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		r = hv_vcpu_init(vm, &vm->vcpus[i], i);
+		if (r < 0) {
+			msg = "cannot create a vCPU";
+			goto fail;
+		}
+	}
+	*ret = vm;
+	return 0;
+
+fail:
+	*ret_msg = msg;
+	hv_vm_free(vm);
+	return r;
+}
+
+int hv_vm_start(struct hv_vm *vm)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->state = HV_VM_RUNNING;
+	vm->started_ns = now_ns();
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		r = hv_vcpu_start_thread(&vm->vcpus[i]);
+		if (r < 0) {
+			hv_vm_request_end(vm, HV_END_HOST_ERROR);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void vm_kick_all(struct hv_vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		hv_vcpu_kick(&vm->vcpus[i]);
+}
+
+int hv_vm_pause(struct hv_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != HV_VM_RUNNING) {
+		int r = vm->state == HV_VM_PAUSED ? -EALREADY : -ESRCH;
+		pthread_mutex_unlock(&vm->lock);
+		return r;
+	}
+	vm->state = HV_VM_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+	vm_kick_all(vm);
+	return 0;
+}
+
+int hv_vm_resume(struct hv_vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != HV_VM_PAUSED) {
+		int r = vm->state == HV_VM_RUNNING ? -EALREADY : -ESRCH;
+		pthread_mutex_unlock(&vm->lock);
+		return r;
+	}
+	vm->state = HV_VM_RUNNING;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static void vm_post_exit(void *arg)
+{
+	struct hv_vm *vm = arg;
+
+	if (vm->cfg.on_exit)
+		vm->cfg.on_exit(vm, vm->end, vm->cfg.data);
+}
+
+void hv_vm_request_end(struct hv_vm *vm, enum hv_vm_end end)
+{
+	bool first = false;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->end == HV_END_NONE) {
+		vm->end = end;
+		first = true;
+	}
+	if (vm->state != HV_VM_STOPPED)
+		vm->state = HV_VM_STOPPING;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	vm_kick_all(vm);
+	if (first && vm->cfg.loop && loop_post(vm->cfg.loop, vm_post_exit, vm) < 0)
+		log_err("cannot post the VM exit to the main loop");
+}
+
+void hv_vm_free(struct hv_vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus) {
+		pthread_mutex_lock(&vm->lock);
+		vm->state = HV_VM_STOPPING;
+		pthread_cond_broadcast(&vm->cond);
+		pthread_mutex_unlock(&vm->lock);
+		vm_kick_all(vm);
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			hv_vcpu_finish(&vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	hv_serial_free(vm->serial);
+	if (vm->mem.host)
+		munmap(vm->mem.host, vm->mem.size);
+	closep(&vm->mem_fd);
+	closep(&vm->vm_fd);
+	closep(&vm->kvm_fd);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+enum hv_vm_state hv_vm_state(struct hv_vm *vm)
+{
+	enum hv_vm_state s;
+
+	pthread_mutex_lock(&vm->lock);
+	s = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return s;
+}
+
+enum hv_vm_end hv_vm_end_reason(struct hv_vm *vm)
+{
+	enum hv_vm_end e;
+
+	pthread_mutex_lock(&vm->lock);
+	e = vm->end;
+	pthread_mutex_unlock(&vm->lock);
+	return e;
+}
+
+unsigned hv_vm_ncpus(const struct hv_vm *vm)
+{
+	return vm->ncpus;
+}
+
+unsigned hv_vm_ncpus_online(struct hv_vm *vm)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		n += vm->vcpus[i].online;
+	pthread_mutex_unlock(&vm->lock);
+	return n;
+}
+
+uint64_t hv_vm_mem_size(const struct hv_vm *vm)
+{
+	return vm->mem.size;
+}
+
+uint64_t hv_vm_mem_resident(const struct hv_vm *vm)
+{
+	struct stat st;
+
+	if (fstat(vm->mem_fd, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_blocks * 512;
+}
+
+void hv_vm_get_stats(struct hv_vm *vm, struct hv_vm_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		ret->exits_io += atomic_load_explicit(&vm->vcpus[i].exits_io, memory_order_relaxed);
+		ret->exits_mmio += atomic_load_explicit(&vm->vcpus[i].exits_mmio, memory_order_relaxed);
+		ret->exits_other += atomic_load_explicit(&vm->vcpus[i].exits_other, memory_order_relaxed);
+	}
+}
+
+struct hv_serial *hv_vm_serial(struct hv_vm *vm)
+{
+	return vm->serial;
+}

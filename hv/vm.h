@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * One KVM virtual machine: guest RAM (a memfd), the in-kernel irqchip and
+ * PIT, the vCPU threads, and the legacy devices of the boot platform.
+ *
+ * Threads (docs/ARCHITECTURE.md): the main loop owns the hv_vm and calls
+ * every function here; each vCPU thread runs KVM_RUN and handles port I/O
+ * and MMIO exits synchronously.  When the VM ends (poweroff, reset, crash)
+ * the vCPU that saw it posts hv_vm_config.on_exit to the main loop.
+ */
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpuid.h"
+#include "memory.h"
+
+struct loop;
+struct hv_serial;
+struct hv_vm;
+
+enum hv_vm_state {
+	HV_VM_RUNNING,
+	HV_VM_PAUSED,
+	HV_VM_STOPPING, /* vCPU threads are winding down */
+	HV_VM_STOPPED,
+};
+
+/* Why a VM ended; also picks skyvm's exit status (docs/guest-abi.md). */
+enum hv_vm_end {
+	HV_END_NONE = 0,
+	HV_END_POWEROFF,       /* ACPI S5 from the guest */
+	HV_END_STOP,           /* the operator asked (control socket, signal) */
+	HV_END_RESET,          /* ACPI reset register or KVM system reset */
+	HV_END_TRIPLE_FAULT,
+	HV_END_INTERNAL_ERROR, /* KVM_EXIT_INTERNAL_ERROR, entry failure */
+	HV_END_HOST_ERROR,     /* an ioctl failed on our side */
+};
+
+const char *hv_vm_end_to_string(enum hv_vm_end end);
+const char *hv_vm_state_to_string(enum hv_vm_state state);
+
+struct hv_vm_config {
+	uint64_t mem_size;
+	unsigned ncpus;
+	const char *kernel_path;
+	const char *initrd_path; /* may be NULL */
+	const char *cmdline;     /* may be NULL */
+	struct hv_cpuid_mask cpuid_mask;
+	struct loop *loop;
+	/* Called on the loop thread once, when the VM has ended. */
+	void (*on_exit)(struct hv_vm *vm, enum hv_vm_end end, void *data);
+	/* Serial transmit sink (called on vCPU threads with the UART lock). */
+	void (*serial_tx)(const uint8_t *buf, size_t len, void *data);
+	/* Bytes the guest writes to port 0xe9 (debugcon); may be NULL. */
+	void (*debugcon_tx)(uint8_t byte, void *data);
+	void *data;
+};
+
+struct hv_vm_stats {
+	uint64_t exits_io, exits_mmio, exits_other;
+};
+
+struct hv_vm;
+
+/* Create the VM, load the kernel and build boot data; vCPUs don't run yet.
+ * Returns -errno; *ret_msg (static or NULL) names what failed. */
+int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **ret_msg);
+/* Start the vCPU threads. */
+int hv_vm_start(struct hv_vm *vm);
+int hv_vm_pause(struct hv_vm *vm);
+int hv_vm_resume(struct hv_vm *vm);
+/* Ask the vCPUs to end with the given reason (first reason wins). */
+void hv_vm_request_end(struct hv_vm *vm, enum hv_vm_end end);
+/* Join the vCPU threads and free everything.  Accepts NULL. */
+void hv_vm_free(struct hv_vm *vm);
+
+enum hv_vm_state hv_vm_state(struct hv_vm *vm);
+enum hv_vm_end hv_vm_end_reason(struct hv_vm *vm);
+unsigned hv_vm_ncpus(const struct hv_vm *vm);
+unsigned hv_vm_ncpus_online(struct hv_vm *vm);
+uint64_t hv_vm_mem_size(const struct hv_vm *vm);
+/* Guest RAM actually backed by host pages, from the memfd's block count. */
+uint64_t hv_vm_mem_resident(const struct hv_vm *vm);
+void hv_vm_get_stats(struct hv_vm *vm, struct hv_vm_stats *ret);
+struct hv_serial *hv_vm_serial(struct hv_vm *vm);
