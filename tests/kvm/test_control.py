@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""kvm tier: skyvm's control socket against a running test guest."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import skytest  # noqa: E402
+
+
+class ControlSocket(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="skytest-")
+        self.sock = os.path.join(self.tmp.name, "control.sock")
+        self.serial = os.path.join(self.tmp.name, "serial.log")
+        self.vm = self.spawn(self.sock, self.serial)
+        self.ctl = skytest.Control(self.sock)
+
+    def spawn(self, sock, serial, cpus="1"):
+        return subprocess.Popen(
+            [skytest.SKYVM, "--kernel", skytest.GUEST, "--mem", "128M", "--cpus", cpus,
+             "--cmdline", "fill=4 noexit", "--serial", "file:" + serial, "--control", sock,
+             "--name", "ctl-test"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def tearDown(self):
+        self.ctl.close()
+        if self.vm.poll() is None:
+            self.vm.kill()
+        self.vm.communicate(timeout=30)
+        self.tmp.cleanup()
+
+    def wait_serial(self, text, path=None, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(path or self.serial, errors="replace") as f:
+                if text in f.read():
+                    return
+            time.sleep(0.05)
+        self.fail(f"{text!r} never appeared on the serial port")
+
+    def test_status_pause_resume_stop(self):
+        st = self.ctl.call("status", id=1)
+        self.assertTrue(st["ok"], st)
+        self.assertEqual(st["id"], 1)
+        self.assertEqual(st["result"]["name"], "ctl-test")
+        self.assertEqual(st["result"]["state"], "running")
+        self.assertEqual(st["result"]["vcpus"], 1)
+        self.assertEqual(st["result"]["memory_bytes"], 128 << 20)
+
+        r = self.ctl.call("pause", id="p")
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(r["id"], "p")
+        self.assertEqual(r["result"]["state"], "paused")
+        r = self.ctl.call("pause")
+        self.assertFalse(r["ok"])
+        self.assertIn("already paused", r["error"])
+        r = self.ctl.call("resume")
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(r["result"]["state"], "running")
+
+        self.wait_serial("checksum:")
+        r = self.ctl.call("stop", id=9)
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(self.vm.wait(timeout=30), 0)
+
+    def test_console_receives_a_socket(self):
+        r = self.ctl.call("console")
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(len(self.ctl.fds), 1)
+        con = socket.socket(fileno=os.dup(self.ctl.fds[0]))
+        st = os.fstat(con.fileno())
+        import stat
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        con.close()
+
+    def test_garbage_and_oversized_lines(self):
+        bad = [b"not json\n", b"[1,2,3]\n", b"{\"cmd\": 5}\n", b"{\"cmd\":\"reboot\",\"id\":4}\n",
+               b"\x00\xff\xfe\n", b"{\"id\": [1]}\n", b"{" * 100 + b"\n"]
+        for line in bad:
+            self.ctl.send_raw(line)
+            r = self.ctl.recv_line()
+            self.assertFalse(r["ok"], line)
+            self.assertTrue(r["error"], line)
+        # The id survives into an error reply when it is usable.
+        self.ctl.send_raw(b"{\"cmd\":\"reboot\",\"id\":4}\n")
+        r = self.ctl.recv_line()
+        self.assertEqual(r.get("id"), 4)
+        self.assertIn("unknown command", r["error"])
+        # 1 MiB without a newline, then a newline: one error, then normal service.
+        self.ctl.send_raw(b"x" * (1 << 20) + b"\n")
+        r = self.ctl.recv_line()
+        self.assertFalse(r["ok"])
+        self.assertIn("too long", r["error"])
+        st = self.ctl.call("status")
+        self.assertTrue(st["ok"])
+        self.assertEqual(st["result"]["state"], "running")
+        self.assertIsNone(self.vm.poll())
+
+    def test_many_clients_and_abrupt_disconnects(self):
+        socks = []
+        for _ in range(40):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(self.sock)
+            s.sendall(b"{\"cmd\":\"sta")  # a half line, then vanish
+            socks.append(s)
+        for s in socks:
+            s.close()
+        st = self.ctl.call("status")
+        self.assertTrue(st["ok"])
+        self.assertIsNone(self.vm.poll())
+
+    def test_second_vm_unaffected(self):
+        sock2 = os.path.join(self.tmp.name, "vm2.sock")
+        serial2 = os.path.join(self.tmp.name, "vm2.log")
+        vm2 = self.spawn(sock2, serial2, cpus="2")
+        try:
+            ctl2 = skytest.Control(sock2)
+            self.ctl.send_raw(b"garbage\n" * 100)
+            self.ctl.call("stop")
+            self.assertEqual(self.vm.wait(timeout=30), 0)
+            st = ctl2.call("status")
+            self.assertEqual(st["result"]["state"], "running")
+            self.wait_serial("checksum:", path=serial2)
+            ctl2.call("stop")
+            self.assertEqual(vm2.wait(timeout=30), 0)
+            ctl2.close()
+        finally:
+            if vm2.poll() is None:
+                vm2.kill()
+            vm2.communicate(timeout=30)
+
+
+if __name__ == "__main__":
+    skytest.require_kvm()
+    unittest.main(verbosity=2)
