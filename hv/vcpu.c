@@ -83,22 +83,25 @@ static int vcpu_set_lapic(struct hv_vcpu *vcpu)
 
 static int vcpu_set_boot_msrs(struct hv_vcpu *vcpu)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
-	} m = {
-		.hdr.nmsrs = 2,
-		.e = {
-			{ .index = MSR_IA32_MISC_ENABLE, .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
-			{ .index = MSR_MTRR_DEF_TYPE, .data = MSR_MTRR_ENABLE | MTRR_TYPE_WB },
-		},
+	static const struct kvm_msr_entry boot_msrs[] = {
+		{ .index = MSR_IA32_MISC_ENABLE, .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
+		{ .index = MSR_MTRR_DEF_TYPE, .data = MSR_MTRR_ENABLE | MTRR_TYPE_WB },
 	};
-	int r = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
+	/* struct kvm_msrs ends in a flexible array; give it room alongside. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t raw[sizeof(struct kvm_msrs) + sizeof(boot_msrs)];
+	} m;
+	int r;
 
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = ARRAY_SIZE(boot_msrs);
+	memcpy(m.hdr.entries, boot_msrs, sizeof(boot_msrs));
+	r = ioctl(vcpu->fd, KVM_SET_MSRS, &m);
 	if (r < 0)
 		return -errno;
-	if (r != 2)
-		log_debug("vcpu %u: KVM took %d of 2 boot MSRs", vcpu->index, r);
+	if (r != (int)ARRAY_SIZE(boot_msrs))
+		log_debug("vcpu %u: KVM took %d of %zu boot MSRs", vcpu->index, r, ARRAY_SIZE(boot_msrs));
 	return 0;
 }
 
