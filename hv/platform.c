@@ -127,9 +127,12 @@ static void mailbox_access(struct hv_vcpu *vcpu, uint64_t off, bool is_write, ui
 				  vm->mailbox.wakeup_vector);
 		} else {
 			/* Left set: the OS times out, as with firmware that can't
-			 * wake that CPU. */
-			log_warn("MP mailbox: cannot wake APIC id %u: %s", vm->mailbox.apic_id,
-				 r == -EBUSY ? "already running" : "no such CPU");
+			 * wake that CPU.  Logged once per VM: a guest must not be
+			 * able to flood the host log. */
+			if (!vm->mailbox_warned)
+				log_warn("MP mailbox: cannot wake APIC id %u: %s (further refusals not logged)",
+					 vm->mailbox.apic_id, r == -EBUSY ? "already running" : "no such CPU");
+			vm->mailbox_warned = true;
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);

@@ -676,7 +676,9 @@ int main(int argc, char **argv)
 		r = hv_vm_new(&sky.cfg, &sky.vm, &msg);
 		if (r < 0) {
 			stdin_restore(&sky);
-			log_err("%s: %s", msg ? msg : "cannot create the VM", strerror(-r));
+			log_err("%s (--kernel %s%s%s): %s", msg ? msg : "cannot create the VM",
+				sky.cfg.kernel_path, sky.cfg.initrd_path ? ", --initrd " : "",
+				sky.cfg.initrd_path ? sky.cfg.initrd_path : "", strerror(-r));
 			return setup_error_status(r);
 		}
 		sky.boots++;

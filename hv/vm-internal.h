@@ -56,6 +56,7 @@ struct hv_vm {
 	enum hv_vm_end end;
 	uint64_t started_ns;
 	struct hv_mp_mailbox mailbox;
+	bool mailbox_warned;
 };
 
 /* Copy between our CPUID table and KVM's (vm.c). */
