@@ -128,7 +128,7 @@ def main():
     args = ap.parse_args()
 
     skyvm = os.path.join(args.build, "hv", "skyvm")
-    guest = os.path.join(args.build, "tests", "guest", "skyguest")
+    guest = os.path.join(args.build, "tests", "guest", "skylight-test-guest.elf")
     mem_mib = int(args.mem.rstrip("M"))
 
     def skyvm_argv(dbg_fd, cmdline):

@@ -44,7 +44,8 @@ def require_kvm():
         sys.exit(SKIP)
 
 
-def expected_checksum(mib):
+def expected_checksum_line(mib):
+    """The "checksum: ..." line the guest must print for fill=mib (tests/guest/checksum.h)."""
     out = subprocess.run([GUEST_CHECKSUM, str(mib)], check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
