@@ -43,6 +43,9 @@ struct hv_vm {
 	int kvm_fd, vm_fd, mem_fd;
 	size_t run_size;
 	struct hv_guest_mem mem;
+	pthread_t memslot_thread; /* registers memslots during setup */
+	bool memslot_thread_started;
+	int memslot_err;
 	struct hv_cpuid cpuid;
 	struct hv_kernel kernel;
 	struct hv_serial *serial;

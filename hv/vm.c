@@ -100,10 +100,29 @@ static int vm_set_memslot(struct hv_vm *vm, uint32_t slot, uint64_t gpa, uint64_
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0 ? -errno : 0;
 }
 
+static int vm_register_memslots(struct hv_vm *vm)
+{
+	int r = vm_set_memslot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
+
+	if (r < 0)
+		return r;
+	if (vm->mem.size > vm->mem.low_size)
+		r = vm_set_memslot(vm, 1, HV_HIGH_RAM_GPA, vm->mem.size - vm->mem.low_size,
+				   vm->mem.host + vm->mem.low_size);
+	return r;
+}
+
+static void *memslot_thread(void *arg)
+{
+	struct hv_vm *vm = arg;
+
+	vm->memslot_err = vm_register_memslots(vm);
+	return NULL;
+}
+
 static int vm_setup_memory(struct hv_vm *vm, uint64_t size)
 {
 	void *host;
-	int r;
 
 	/* A memfd, so that guest RAM can later be handed to another process
 	 * (migration, a display worker) by fd. */
@@ -118,16 +137,27 @@ static int vm_setup_memory(struct hv_vm *vm, uint64_t size)
 	hv_guest_mem_init(&vm->mem, host, size);
 	madvise(host, size, MADV_DONTDUMP);
 
-	r = vm_set_memslot(vm, 0, 0, vm->mem.low_size, vm->mem.host);
-	if (r < 0)
-		return r;
-	if (vm->mem.size > vm->mem.low_size) {
-		r = vm_set_memslot(vm, 1, HV_HIGH_RAM_GPA, vm->mem.size - vm->mem.low_size,
-				   vm->mem.host + vm->mem.low_size);
-		if (r < 0)
-			return r;
+	/*
+	 * The first KVM_SET_USER_MEMORY_REGION of a VM costs a fixed ~6 ms on
+	 * our software KVM whatever the size (tests/bench/boot.py); register
+	 * the slots on a helper thread while this one loads the kernel and
+	 * builds the vCPUs, which only touch the host mapping.  Joined in
+	 * vm_join_memslots() before any vCPU runs.
+	 */
+	if (pthread_create(&vm->memslot_thread, NULL, memslot_thread, vm) == 0) {
+		vm->memslot_thread_started = true;
+		return 0;
 	}
-	return 0;
+	return vm_register_memslots(vm);
+}
+
+static int vm_join_memslots(struct hv_vm *vm)
+{
+	if (vm->memslot_thread_started) {
+		pthread_join(vm->memslot_thread, NULL);
+		vm->memslot_thread_started = false;
+	}
+	return vm->memslot_err;
 }
 
 int hv_cpuid_from_kvm(struct hv_cpuid *c, const struct kvm_cpuid2 *kc)
@@ -361,6 +391,11 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 			goto fail;
 		}
 	}
+	r = vm_join_memslots(vm);
+	if (r < 0) {
+		msg = "cannot register guest RAM with KVM";
+		goto fail;
+	}
 	*ret = vm;
 	return 0;
 
@@ -452,6 +487,7 @@ void hv_vm_free(struct hv_vm *vm)
 {
 	if (!vm)
 		return;
+	vm_join_memslots(vm);
 	if (vm->vcpus) {
 		pthread_mutex_lock(&vm->lock);
 		vm->state = HV_VM_STOPPING;
