@@ -70,6 +70,8 @@ struct skyvm {
 
 	int control_fd;
 	struct loop_source *control_src;
+	int signal_fd;
+	struct loop_source *signal_src;
 	struct client clients[SKYVM_MAX_CLIENTS];
 
 	pthread_mutex_t consoles_lock; /* consoles[] is read on vCPU threads */
@@ -606,10 +608,10 @@ static int setup_loop(struct skyvm *sky)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sky->signal_fd = sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0)
 		return -errno;
-	r = loop_add_fd(sky->loop, sfd, EPOLLIN, signal_readable, sky, NULL);
+	r = loop_add_fd(sky->loop, sfd, EPOLLIN, signal_readable, sky, &sky->signal_src);
 	if (r < 0)
 		return r;
 
@@ -650,6 +652,7 @@ int main(int argc, char **argv)
 		.serial_fd = -1,
 		.debugcon_fd = -1,
 		.control_fd = -1,
+		.signal_fd = -1,
 		.consoles_lock = PTHREAD_MUTEX_INITIALIZER,
 	};
 	int r, status;
@@ -665,8 +668,8 @@ int main(int argc, char **argv)
 
 	r = setup_loop(&sky);
 	if (r < 0) {
-		stdin_restore(&sky);
-		return 1;
+		status = 1;
+		goto out;
 	}
 	sky.cfg.loop = sky.loop;
 
@@ -675,11 +678,11 @@ int main(int argc, char **argv)
 
 		r = hv_vm_new(&sky.cfg, &sky.vm, &msg);
 		if (r < 0) {
-			stdin_restore(&sky);
 			log_err("%s (--kernel %s%s%s): %s", msg ? msg : "cannot create the VM",
 				sky.cfg.kernel_path, sky.cfg.initrd_path ? ", --initrd " : "",
 				sky.cfg.initrd_path ? sky.cfg.initrd_path : "", strerror(-r));
-			return setup_error_status(r);
+			status = setup_error_status(r);
+			goto out;
 		}
 		sky.boots++;
 		sky.end = HV_END_NONE;
@@ -696,11 +699,12 @@ int main(int argc, char **argv)
 			break;
 		log_info("rebooting");
 	}
-	stdin_restore(&sky);
 	status = exit_status(sky.end);
 	if (status)
 		log_err("VM ended: %s", hv_vm_end_to_string(sky.end));
-	if (sky.control_path)
+out:
+	stdin_restore(&sky);
+	if (sky.control_path && sky.control_fd >= 0)
 		unlink(sky.control_path);
 	for (unsigned i = 0; i < SKYVM_MAX_CLIENTS; i++)
 		if (sky.clients[i].in_use)
@@ -708,6 +712,14 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < SKYVM_MAX_CONSOLES; i++)
 		if (sky.consoles[i])
 			console_free(sky.consoles[i]);
+	loop_source_remove(sky.control_src);
+	loop_source_remove(sky.signal_src);
+	loop_source_remove(sky.stdin_src);
+	closep(&sky.control_fd);
+	closep(&sky.signal_fd);
+	if (sky.serial_fd > STDERR_FILENO)
+		close(sky.serial_fd);
+	closep(&sky.debugcon_fd);
 	loop_free(sky.loop);
 	return status;
 }
