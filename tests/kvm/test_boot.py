@@ -3,7 +3,7 @@
 """kvm tier: boot the test guest in skyvm and check what it prints and how skyvm exits."""
 
 import os
-import re
+import subprocess
 import sys
 import unittest
 
@@ -63,6 +63,19 @@ class Boot(unittest.TestCase):
         # Registers and the faulting instruction's bytes are reported.
         self.assertRegex(p.stderr, r"rax=[0-9a-f]{16}")
         self.assertRegex(p.stderr, r"code: ([0-9a-f]{2} ?)+")
+
+    def test_serial_input_from_stdin(self):
+        argv = [skytest.SKYVM, "--kernel", skytest.GUEST, "--no-reboot", "--cmdline", "fill=4 echo"]
+        p = subprocess.run(argv, input="hello guest\npoweroff\n", capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("echo: hello guest", p.stdout.splitlines())
+
+    def test_reset_with_no_reboot_exits(self):
+        p = self.boot(cmdline="fill=4 reboot")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("reset", p.stderr)
+        self.assertEqual(p.stdout.count("Skylight test guest 1"), 1)
 
     def test_panic(self):
         p = self.boot(cmdline="panic")

@@ -23,11 +23,13 @@ class ControlSocket(unittest.TestCase):
         self.vm = self.spawn(self.sock, self.serial)
         self.ctl = skytest.Control(self.sock)
 
-    def spawn(self, sock, serial, cpus="1"):
+    cmdline = "fill=4 noexit"
+
+    def spawn(self, sock, serial, cpus="1", cmdline=None, extra=()):
         return subprocess.Popen(
             [skytest.SKYVM, "--kernel", skytest.GUEST, "--mem", "128M", "--cpus", cpus,
-             "--cmdline", "fill=4 noexit", "--serial", "file:" + serial, "--control", sock,
-             "--name", "ctl-test"],
+             "--cmdline", cmdline or self.cmdline, "--serial", "file:" + serial,
+             "--control", sock, "--name", "ctl-test"] + list(extra),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def tearDown(self):
@@ -80,6 +82,12 @@ class ControlSocket(unittest.TestCase):
         import stat
         self.assertTrue(stat.S_ISSOCK(st.st_mode))
         con.close()
+
+    def test_sigterm_stops_cleanly(self):
+        self.assertEqual(self.ctl.call("status")["result"]["state"], "running")
+        self.vm.terminate()
+        self.assertEqual(self.vm.wait(timeout=30), 0)
+        self.assertFalse(os.path.exists(self.sock))
 
     def test_garbage_and_oversized_lines(self):
         bad = [b"not json\n", b"[1,2,3]\n", b"{\"cmd\": 5}\n", b"{\"cmd\":\"reboot\",\"id\":4}\n",
@@ -136,6 +144,63 @@ class ControlSocket(unittest.TestCase):
             if vm2.poll() is None:
                 vm2.kill()
             vm2.communicate(timeout=30)
+
+
+class Console(ControlSocket):
+    cmdline = "fill=4 echo"
+
+    def read_until(self, con, text, timeout=60):
+        buf = b""
+        con.settimeout(timeout)
+        while text.encode() not in buf:
+            chunk = con.recv(4096)
+            if not chunk:
+                self.fail(f"console closed before {text!r}; got {buf!r}")
+            buf += chunk
+        return buf
+
+    def test_console_round_trip(self):
+        r = self.ctl.call("console")
+        self.assertTrue(r["ok"], r)
+        con = socket.socket(fileno=os.dup(self.ctl.fds[-1]))
+        self.wait_serial("echo: ready")
+        con.sendall(b"over the console\n")
+        self.read_until(con, "echo: over the console")
+        con.sendall(b"poweroff\n")
+        self.assertEqual(self.vm.wait(timeout=60), 0)
+        con.close()
+
+    # The ControlSocket cases that need a noexit guest are not repeated here.
+    test_status_pause_resume_stop = None
+    test_console_receives_a_socket = None
+    test_garbage_and_oversized_lines = None
+    test_many_clients_and_abrupt_disconnects = None
+    test_second_vm_unaffected = None
+    test_sigterm_stops_cleanly = None
+
+
+class Reboot(ControlSocket):
+    cmdline = "fill=4 reboot"
+
+    def test_reset_reboots_in_place(self):
+        deadline = time.monotonic() + 60
+        boots = 0
+        while time.monotonic() < deadline and boots < 3:
+            st = self.ctl.call("status")
+            self.assertTrue(st["ok"], st)
+            boots = st["result"]["boots"]
+            time.sleep(0.05)
+        self.assertGreaterEqual(boots, 3)
+        # The same process and control socket serve every boot.
+        self.ctl.call("stop")
+        self.assertEqual(self.vm.wait(timeout=30), 0)
+
+    test_status_pause_resume_stop = None
+    test_console_receives_a_socket = None
+    test_garbage_and_oversized_lines = None
+    test_many_clients_and_abrupt_disconnects = None
+    test_second_vm_unaffected = None
+    test_sigterm_stops_cleanly = None
 
 
 if __name__ == "__main__":

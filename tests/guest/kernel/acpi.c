@@ -181,6 +181,13 @@ static void fadt_parse(const uint8_t *f, struct acpi_info *a)
 		a->sleep_addr = rd64(f + 248);
 	}
 
+	/* RESET_REG (offset 116, a GAS) and RESET_VALUE (128), when flags
+	 * bit 10 RESET_REG_SUP says they are there (ACPI 6.4 §5.2.9). */
+	if (len >= 129 && (rd32(f + 112) & (1u << 10)) && f[116] == 1 && rd64(f + 120)) {
+		a->reset_port = (uint16_t)rd64(f + 120);
+		a->reset_value = f[128];
+	}
+
 	dsdt = table_get(dsdt_gpa);
 	if (dsdt && !s5_find(dsdt, &a->slp_typ))
 		kprintf("acpi: no _S5_ package\n");
@@ -243,5 +250,15 @@ void acpi_power_off(const struct acpi_info *a)
 	for (uint64_t t0 = rdtsc(); rdtsc() - t0 < TIMEOUT_TSC;)
 		cpu_relax();
 	kprintf("poweroff failed\n");
+	triple_fault();
+}
+
+void acpi_reset(const struct acpi_info *a)
+{
+	if (a->reset_port)
+		outb(a->reset_port, a->reset_value);
+	for (uint64_t t0 = rdtsc(); rdtsc() - t0 < TIMEOUT_TSC;)
+		cpu_relax();
+	kprintf("reset failed\n");
 	triple_fault();
 }

@@ -150,6 +150,7 @@ void format(void (*put)(void *ctx, char c), void *ctx, const char *fmt, va_list 
 
 /* serial.c */
 void serial_putc(char c);
+int serial_getc(void); /* -1 if nothing received */
 __printf(1, 2) void kprintf(const char *fmt, ...);
 
 /* cpu.c */
@@ -172,9 +173,13 @@ struct acpi_info {
 	uint64_t sleep_addr;
 	uint16_t pm1a_cnt;
 	uint8_t slp_typ;
+	/* Reset: FADT RESET_REG (SystemIO only) if reset_port != 0. */
+	uint16_t reset_port;
+	uint8_t reset_value;
 };
 void acpi_init(uint64_t rsdp_hint, struct acpi_info *ret);
 __noreturn void acpi_power_off(const struct acpi_info *a);
+__noreturn void acpi_reset(const struct acpi_info *a);
 
 /* smp.c */
 uint32_t smp_boot(const struct acpi_info *a, uint32_t max_cpus);

@@ -19,7 +19,7 @@ struct options {
 	uint64_t fill_mib;
 	uint32_t cpus; /* 0: all */
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
-	bool panic, noexit;
+	bool panic, noexit, reboot, echo;
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -122,6 +122,10 @@ static void options_parse(struct options *o)
 			o->panic = true;
 		} else if (word_is(s, end, "noexit")) {
 			o->noexit = true;
+		} else if (word_is(s, end, "reboot")) {
+			o->reboot = true;
+		} else if (word_is(s, end, "echo")) {
+			o->echo = true;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;
@@ -215,6 +219,37 @@ static void workload(const struct options *o, uint32_t ncpus)
 		(unsigned long long)mib);
 }
 
+/*
+ * "echo": answer each line received on COM1 with "echo: <line>" until the
+ * line "poweroff" (for console tests of the VMM).  Polls at CPL0: one exit
+ * per LSR read, so only for tests.
+ */
+static void echo_lines(void)
+{
+	char line[128];
+	unsigned n = 0;
+
+	kprintf("echo: ready\n");
+	for (;;) {
+		int c = serial_getc();
+
+		if (c < 0) {
+			cpu_relax();
+			continue;
+		}
+		if (c == '\r' || c == '\n') {
+			line[n] = 0;
+			if (n)
+				kprintf("echo: %s\n", line);
+			if (n == 8 && word_is(line, line + 8, "poweroff"))
+				return;
+			n = 0;
+		} else if (n < sizeof(line) - 1) {
+			line[n++] = (char)c;
+		}
+	}
+}
+
 __noreturn void kmain(uint32_t kind, uint64_t ptr);
 
 void kmain(uint32_t kind, uint64_t ptr)
@@ -264,6 +299,10 @@ void kmain(uint32_t kind, uint64_t ptr)
 	ncpus = smp_boot(&acpi, o.cpus);
 
 	workload(&o, ncpus);
+	if (o.echo)
+		echo_lines();
+	if (o.reboot)
+		acpi_reset(&acpi);
 	if (o.noexit)
 		enter_user((void (*)(void *))user_spin, NULL, user_stack_top(0));
 	acpi_power_off(&acpi);

@@ -9,6 +9,7 @@
 
 #define COM1      0x3f8
 #define UART_LSR  5
+#define LSR_DR    0x01
 #define LSR_THRE  0x20
 #define THRE_SPINS 100000 /* a missing UART reads 0xff: THRE set */
 
@@ -17,6 +18,13 @@ void serial_putc(char c)
 	for (unsigned i = 0; i < THRE_SPINS && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
 		cpu_relax();
 	outb(COM1, (uint8_t)c);
+}
+
+int serial_getc(void)
+{
+	if (!(inb(COM1 + UART_LSR) & LSR_DR))
+		return -1;
+	return inb(COM1);
 }
 
 static void serial_put(void *ctx, char c)
