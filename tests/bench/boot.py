@@ -75,14 +75,20 @@ def finish(proc, out, deadline_s=60.0):
         proc.wait()
 
 
+def boot_with_pipe(make_argv, cmdline):
+    """one_boot() with a fresh debug-console pipe; returns (result or None, read end)."""
+    r, w = os.pipe()
+    try:
+        res = one_boot(make_argv(w, cmdline), (r, w))
+    finally:
+        os.close(w)
+    return res, r
+
+
 def measure(name, make_argv, runs):
     firsts, banners, overheads = [], [], []
     for i in range(runs):
-        r, w = os.pipe()
-        try:
-            res = one_boot(make_argv(w, "fill=16"), (r, w))
-        finally:
-            os.close(w)
+        res, r = boot_with_pipe(make_argv, "fill=16")
         if res is None:
             os.close(r)
             print(f"{name}: run {i + 1} did not boot", file=sys.stderr)
@@ -94,18 +100,14 @@ def measure(name, make_argv, runs):
         banners.append(banner)
     # Memory: the guest fills 16 MiB, then idles at CPL3 (noexit).
     for i in range(3):
-        r, w = os.pipe()
-        try:
-            res = one_boot(make_argv(w, "fill=16 noexit"), (r, w))
-        finally:
-            os.close(w)
+        res, r = boot_with_pipe(make_argv, "fill=16 noexit")
         if res is None:
             os.close(r)
             return None
         _, _, proc, out = res
         wait_for(proc.stdout.fileno(), lambda b: b"checksum:" in b, out, time.monotonic() + 60)
         time.sleep(0.2)
-        ov, vals = rss_overhead_kib(proc.pid)
+        ov, _ = rss_overhead_kib(proc.pid)
         overheads.append(ov)
         proc.kill()
         proc.wait()

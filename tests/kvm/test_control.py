@@ -15,15 +15,17 @@ sys.path.insert(0, os.path.dirname(__file__))
 import skytest  # noqa: E402
 
 
-class ControlSocket(unittest.TestCase):
+class VMCase(unittest.TestCase):
+    """A skyvm with a control socket, started per test (no tests of its own)."""
+
+    cmdline = "fill=4 noexit"
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="skytest-")
         self.sock = os.path.join(self.tmp.name, "control.sock")
         self.serial = os.path.join(self.tmp.name, "serial.log")
         self.vm = self.spawn(self.sock, self.serial)
         self.ctl = skytest.Control(self.sock)
-
-    cmdline = "fill=4 noexit"
 
     def spawn(self, sock, serial, cpus="1", cmdline=None, extra=()):
         return subprocess.Popen(
@@ -48,6 +50,9 @@ class ControlSocket(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"{text!r} never appeared on the serial port")
 
+
+
+class ControlSocket(VMCase):
     def test_status_pause_resume_stop(self):
         st = self.ctl.call("status", id=1)
         self.assertTrue(st["ok"], st)
@@ -146,7 +151,7 @@ class ControlSocket(unittest.TestCase):
             vm2.communicate(timeout=30)
 
 
-class Console(ControlSocket):
+class Console(VMCase):
     cmdline = "fill=4 echo"
 
     def read_until(self, con, text, timeout=60):
@@ -170,16 +175,8 @@ class Console(ControlSocket):
         self.assertEqual(self.vm.wait(timeout=60), 0)
         con.close()
 
-    # The ControlSocket cases that need a noexit guest are not repeated here.
-    test_status_pause_resume_stop = None
-    test_console_receives_a_socket = None
-    test_garbage_and_oversized_lines = None
-    test_many_clients_and_abrupt_disconnects = None
-    test_second_vm_unaffected = None
-    test_sigterm_stops_cleanly = None
 
-
-class Reboot(ControlSocket):
+class Reboot(VMCase):
     cmdline = "fill=4 reboot"
 
     def test_reset_reboots_in_place(self):
@@ -194,13 +191,6 @@ class Reboot(ControlSocket):
         # The same process and control socket serve every boot.
         self.ctl.call("stop")
         self.assertEqual(self.vm.wait(timeout=30), 0)
-
-    test_status_pause_resume_stop = None
-    test_console_receives_a_socket = None
-    test_garbage_and_oversized_lines = None
-    test_many_clients_and_abrupt_disconnects = None
-    test_second_vm_unaffected = None
-    test_sigterm_stops_cleanly = None
 
 
 if __name__ == "__main__":
