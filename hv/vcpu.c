@@ -249,7 +249,7 @@ static void vcpu_dump(struct hv_vcpu *vcpu, const char *why)
 		s.idt.base, s.idt.limit, s.tr.selector);
 	n = vcpu_fetch_code(vcpu, r.rip, code, sizeof(code));
 	for (size_t i = 0; i < n; i++)
-		snprintf(hex + i * 3, sizeof(hex) - i * 3, "%s%02x", i ? " " : "", code[i]);
+		snprintf(hex + i * 3, sizeof(hex) - i * 3, "%02x%s", code[i], i + 1 < n ? " " : "");
 	log_err("  code: %s", n ? hex : "(rip not mapped)");
 }
 
