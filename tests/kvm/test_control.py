@@ -122,8 +122,20 @@ class ControlSocket(VMCase):
         for _ in range(40):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(self.sock)
-            s.sendall(b"{\"cmd\":\"sta")  # a half line, then vanish
+            try:
+                s.sendall(b"{\"cmd\":\"sta")  # a half line, then vanish
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # past the 16-client limit skyvm answers and hangs up
             socks.append(s)
+        # Clients past the limit are told why before skyvm hangs up.
+        s = socks[-1]
+        s.settimeout(10)
+        try:
+            refusal = s.recv(4096)
+        except ConnectionResetError:
+            refusal = b""
+        if refusal:
+            self.assertIn(b"too many control clients", refusal)
         for s in socks:
             s.close()
         st = self.ctl.call("status")
