@@ -218,6 +218,24 @@ static int console_new(struct skyvm *sky, int *ret_peer)
 
 /* --- control socket ------------------------------------------------------ */
 
+static void add_completion(const char *mnemonic, uint64_t count, void *data)
+{
+	json_object_object_add(data, mnemonic, json_object_new_uint64(count));
+}
+
+/* Instructions completed because KVM refused them (docs/software-kvm.md). */
+static struct json_object *completions_json(struct hv_vm *vm)
+{
+	struct json_object *o = json_object_new_object(), *by = json_object_new_object();
+	struct hv_vm_completions c;
+
+	hv_vm_get_completions(vm, &c, add_completion, by);
+	json_object_object_add(o, "total", json_object_new_uint64(c.count));
+	json_object_object_add(o, "time_ns", json_object_new_uint64(c.ns));
+	json_object_object_add(o, "by_mnemonic", by);
+	return o;
+}
+
 static struct json_object *status_json(struct skyvm *sky)
 {
 	struct json_object *o = json_object_new_object(), *exits;
@@ -245,6 +263,7 @@ static struct json_object *status_json(struct skyvm *sky)
 	json_object_object_add(exits, "mmio", json_object_new_uint64(st.exits_mmio));
 	json_object_object_add(exits, "other", json_object_new_uint64(st.exits_other));
 	json_object_object_add(o, "exits", exits);
+	json_object_object_add(o, "completions", completions_json(sky->vm));
 	return o;
 }
 
@@ -464,6 +483,32 @@ static void vm_exited(struct hv_vm *vm, enum hv_vm_end end, void *data)
 }
 
 /* --- main ---------------------------------------------------------------- */
+
+struct completion_line {
+	char buf[1024];
+	size_t len;
+};
+
+static void append_completion(const char *mnemonic, uint64_t count, void *data)
+{
+	struct completion_line *l = data;
+	int n = snprintf(l->buf + l->len, sizeof(l->buf) - l->len, " %s=%" PRIu64, mnemonic, count);
+
+	if (n > 0 && l->len + (size_t)n < sizeof(l->buf))
+		l->len += (size_t)n;
+}
+
+/* One line at exit when skyvm had to complete instructions for KVM. */
+static void log_completions(struct hv_vm *vm)
+{
+	struct completion_line l = { .len = 0 };
+	struct hv_vm_completions c;
+
+	hv_vm_get_completions(vm, &c, append_completion, &l);
+	if (c.count)
+		log_info("completed %" PRIu64 " instructions KVM refused, in %" PRIu64 " ms:%s", c.count,
+			 c.ns / 1000000, l.buf);
+}
 
 static int exit_status(enum hv_vm_end end)
 {
@@ -693,6 +738,7 @@ int main(int argc, char **argv)
 			log_errno(LOG_ERR, r, "cannot start the vCPUs");
 		loop_run(sky.loop);
 		log_debug("guest RAM resident at exit: %" PRIu64 " KiB", hv_vm_mem_resident(sky.vm) >> 10);
+		log_completions(sky.vm);
 		hv_vm_free(sky.vm);
 		sky.vm = NULL;
 		if (sky.end != HV_END_RESET || sky.no_reboot)

@@ -301,6 +301,10 @@ static bool vcpu_handle_exit(struct hv_vcpu *vcpu)
 		hv_vm_request_end(vcpu->vm, HV_END_TRIPLE_FAULT);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		/* A software-only KVM refuses some instructions; carry them out
+		 * here (complete.c) and go on. */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && hv_vcpu_complete_insn(vcpu))
+			return true;
 		vcpu_report_internal_error(vcpu);
 		hv_vm_request_end(vcpu->vm, HV_END_INTERNAL_ERROR);
 		return false;
@@ -434,4 +438,6 @@ void hv_vcpu_finish(struct hv_vcpu *vcpu)
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
 	vcpu->fd = -1;
+	free(vcpu->xsave_buf);
+	vcpu->xsave_buf = NULL;
 }

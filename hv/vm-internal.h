@@ -13,6 +13,9 @@
 #include "cpuid.h"
 #include "memory.h"
 #include "vm.h"
+#include "xsave.h"
+
+struct hv_insn_cpu;
 
 struct hv_vcpu {
 	struct hv_vm *vm;
@@ -27,6 +30,8 @@ struct hv_vcpu {
 	bool wake_pending;
 	uint64_t wake_rip;
 	atomic_uint_fast64_t exits_io, exits_mmio, exits_other;
+	uint8_t *xsave_buf;              /* KVM_GET_XSAVE image, for completions */
+	struct hv_insn_cpu *insn_cpu;    /* during a completion */
 };
 
 /* ACPI 6.4 §5.2.12.19 Multiprocessor Wakeup mailbox, as the guest sees it. */
@@ -60,7 +65,18 @@ struct hv_vm {
 	uint64_t started_ns;
 	struct hv_mp_mailbox mailbox;
 	bool mailbox_warned;
+
+	/* Completion of refused instructions (complete.c). */
+	struct hv_xsave_layout xsave_layout;
+	bool xsave_ok;
+	size_t xsave_size; /* bytes of KVM_GET_XSAVE(2) */
+	atomic_uint_fast64_t *completions; /* per Zydis mnemonic */
+	unsigned ncompletion_slots;
+	atomic_uint_fast64_t completion_count, completion_ns;
 };
+
+/* complete.c: carry out the instruction KVM refused; false ends the VM. */
+bool hv_vcpu_complete_insn(struct hv_vcpu *vcpu);
 
 /* Copy between our CPUID table and KVM's (vm.c). */
 int hv_cpuid_from_kvm(struct hv_cpuid *c, const struct kvm_cpuid2 *kc);

@@ -14,6 +14,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "cleanup.h"
+#include "insn.h"
 #include "layout.h"
 #include "log.h"
 #include "loop.h"
@@ -207,7 +208,14 @@ static int vm_setup_cpuid(struct hv_vm *vm, const struct hv_cpuid_mask *mask)
 	r = hv_cpuid_from_kvm(&vm->cpuid, kc);
 	if (r < 0)
 		return r;
-	return hv_cpuid_apply(&vm->cpuid, mask);
+	r = hv_cpuid_apply(&vm->cpuid, mask);
+	if (r < 0)
+		return r;
+	/* What instruction completion needs to know of XSAVE (complete.c). */
+	vm->xsave_ok = hv_xsave_layout_from_cpuid(&vm->cpuid, &vm->xsave_layout) == 0;
+	r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	vm->xsave_size = r > (int)sizeof(struct kvm_xsave) ? (size_t)r : sizeof(struct kvm_xsave);
+	return 0;
 }
 
 static int vm_load_boot_data(struct hv_vm *vm, const struct hv_vm_config *cfg, const char **msg)
@@ -361,6 +369,12 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 		msg = "cannot allocate guest RAM";
 		goto fail;
 	}
+	vm->ncompletion_slots = hv_insn_mnemonic_count();
+	vm->completions = calloc(vm->ncompletion_slots, sizeof(vm->completions[0]));
+	if (!vm->completions) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = vm_setup_cpuid(vm, &cfg->cpuid_mask);
 	if (r < 0) {
 		msg = "cannot build the CPUID policy";
@@ -499,6 +513,7 @@ void hv_vm_free(struct hv_vm *vm)
 		free(vm->vcpus);
 	}
 	hv_serial_free(vm->serial);
+	free(vm->completions);
 	if (vm->mem.host)
 		munmap(vm->mem.host, vm->mem.size);
 	closep(&vm->mem_fd);
@@ -572,4 +587,16 @@ void hv_vm_get_stats(struct hv_vm *vm, struct hv_vm_stats *ret)
 struct hv_serial *hv_vm_serial(struct hv_vm *vm)
 {
 	return vm->serial;
+}
+
+void hv_vm_get_completions(struct hv_vm *vm, struct hv_vm_completions *ret,
+			   void (*fn)(const char *mnemonic, uint64_t count, void *data), void *data)
+{
+	ret->count = atomic_load_explicit(&vm->completion_count, memory_order_relaxed);
+	ret->ns = atomic_load_explicit(&vm->completion_ns, memory_order_relaxed);
+	for (unsigned i = 0; fn && i < vm->ncompletion_slots; i++) {
+		uint64_t n = atomic_load_explicit(&vm->completions[i], memory_order_relaxed);
+		if (n)
+			fn(hv_insn_mnemonic_name(i), n, data);
+	}
 }

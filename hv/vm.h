@@ -89,3 +89,12 @@ uint64_t hv_vm_mem_size(const struct hv_vm *vm);
 uint64_t hv_vm_mem_resident(const struct hv_vm *vm);
 void hv_vm_get_stats(struct hv_vm *vm, struct hv_vm_stats *ret);
 struct hv_serial *hv_vm_serial(struct hv_vm *vm);
+
+/* Instructions skyvm completed for this VM because KVM refused them
+ * (docs/software-kvm.md): totals, and fn called per mnemonic. */
+struct hv_vm_completions {
+	uint64_t count;
+	uint64_t ns; /* time spent completing them, in the vCPU threads */
+};
+void hv_vm_get_completions(struct hv_vm *vm, struct hv_vm_completions *ret,
+			   void (*fn)(const char *mnemonic, uint64_t count, void *data), void *data);

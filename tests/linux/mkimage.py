@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Build the linux-guest image: Debian's current kernel, unmodified, and a
+busybox initramfs.
+
+  mkimage.py OUTDIR
+
+Fetches linux-image-amd64's kernel package and busybox-static with
+`apt-get download` (cached in OUTDIR/debs), extracts the uncompressed
+vmlinux from vmlinuz (a bzImage's decompressor crawls on a software-only
+KVM: docs/software-kvm.md), and writes OUTDIR/vmlinux,
+OUTDIR/initramfs.cpio and OUTDIR/version.  The initramfs /init mounts
+/proc and /sys, prints SKYLIGHT-LINUX-INIT with the uptime, tries to load
+the Hyper-V modules it carries, lists /sys/bus/vmbus/devices, prints
+SKYLIGHT-LINUX-DONE and powers off.
+"""
+
+import glob
+import gzip
+import lzma
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+# Modules the init tries, in dependency order (lib/modules/*/kernel/...).
+MODULES = [
+    "drivers/hv/hv_vmbus.ko",
+    "drivers/hv/hv_utils.ko",
+]
+
+INIT = r"""#!/bin/sh
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "SKYLIGHT-LINUX-INIT uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)"
+for m in $(cat /modules.list); do
+	if insmod "/$m" 2>/tmp/err; then echo "module $m: loaded"; else echo "module $m: $(cat /tmp/err)"; fi
+done
+echo "vmbus devices: $(ls /sys/bus/vmbus/devices 2>/dev/null | tr '\n' ' ')"
+echo "SKYLIGHT-LINUX-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
+poweroff -f
+"""
+
+
+def run(*argv, **kw):
+    return subprocess.run(argv, check=True, **kw)
+
+
+def download(debs):
+    os.makedirs(debs, exist_ok=True)
+    dep = subprocess.run(["apt-cache", "depends", "linux-image-amd64"], check=True,
+                         capture_output=True, text=True).stdout
+    kpkg = next(line.split()[1] for line in dep.splitlines() if "Depends:" in line)
+    for pkg in (kpkg, "busybox-static"):
+        if not glob.glob(os.path.join(debs, glob.escape(pkg) + "_*.deb")):
+            run("apt-get", "download", pkg, cwd=debs)
+    return kpkg
+
+
+def extract_vmlinux(vmlinuz):
+    """The ELF vmlinux inside a bzImage: find the compressed payload by magic."""
+    data = open(vmlinuz, "rb").read()
+    for magic, fn in ((b"\xfd7zXZ\x00", lambda b: lzma.LZMADecompressor().decompress(b)),
+                      (b"\x1f\x8b\x08", lambda b: gzip.GzipFile(fileobj=__import__("io").BytesIO(b)).read()),
+                      (b"\x28\xb5\x2f\xfd", None)):
+        i = data.find(magic)
+        if i < 0:
+            continue
+        if fn is None:
+            out = subprocess.run(["zstd", "-dc"], input=data[i:], capture_output=True).stdout
+        else:
+            try:
+                out = fn(data[i:])
+            except (lzma.LZMAError, OSError, EOFError):
+                continue
+        if out[:4] == b"\x7fELF":
+            return out
+    raise SystemExit(f"mkimage: no ELF vmlinux found inside {vmlinuz}")
+
+
+def cpio_newc(entries):
+    """A newc cpio archive from (name, mode, data or symlink target) entries."""
+    out = bytearray()
+    ino = 1
+    for name, mode, data in entries + [("TRAILER!!!", 0, b"")]:
+        if isinstance(data, str):
+            data = data.encode()
+        namez = name.encode() + b"\0"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(namez), 0))
+        out += hdr.encode() + namez
+        out += b"\0" * (-len(out) % 4)
+        out += data
+        out += b"\0" * (-len(out) % 4)
+        ino += 1
+    return bytes(out)
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    outdir = os.path.abspath(sys.argv[1])
+    debs = os.path.join(outdir, "debs")
+    kpkg = download(debs)
+    root = os.path.join(outdir, "root")
+    shutil.rmtree(root, ignore_errors=True)
+    for deb in glob.glob(os.path.join(debs, "*.deb")):
+        run("dpkg-deb", "-x", deb, root)
+
+    vmlinuz = sorted(glob.glob(os.path.join(root, "boot", "vmlinuz-*")))[-1]
+    version = os.path.basename(vmlinuz)[len("vmlinuz-"):]
+    with open(os.path.join(outdir, "vmlinux"), "wb") as f:
+        f.write(extract_vmlinux(vmlinuz))
+
+    d = stat.S_IFDIR | 0o755
+    entries = [("bin", d, b""), ("proc", d, b""), ("sys", d, b""), ("dev", d, b""),
+               ("tmp", d, b""), ("lib", d, b""), ("lib/modules", d, b"")]
+    entries.append(("init", stat.S_IFREG | 0o755, INIT))
+    entries.append(("bin/busybox", stat.S_IFREG | 0o755,
+                    open(os.path.join(root, "bin", "busybox"), "rb").read()))
+    for applet in ("sh", "mount", "cat", "cut", "echo", "ls", "tr", "uname", "insmod",
+                   "poweroff", "sleep", "dmesg"):
+        entries.append((f"bin/{applet}", stat.S_IFLNK | 0o777, "busybox"))
+    moddir = os.path.join(root, "lib", "modules", version, "kernel")
+    have = []
+    for m in MODULES:
+        path = os.path.join(moddir, m)
+        if os.path.exists(path):
+            name = "lib/modules/" + os.path.basename(m)
+            entries.append((name, stat.S_IFREG | 0o644, open(path, "rb").read()))
+            have.append(name)
+    entries.append(("modules.list", stat.S_IFREG | 0o644, "\n".join(have) + "\n"))
+    with open(os.path.join(outdir, "initramfs.cpio"), "wb") as f:
+        f.write(cpio_newc(entries))
+    with open(os.path.join(outdir, "version"), "w") as f:
+        f.write(f"{kpkg} {version}\n")
+    shutil.rmtree(root)
+    print(f"mkimage: {outdir}/vmlinux ({version}) and initramfs.cpio ({len(have)} modules)")
+
+
+if __name__ == "__main__":
+    main()
