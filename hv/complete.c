@@ -174,6 +174,7 @@ bool hv_vcpu_complete_insn(struct hv_vcpu *vcpu)
 			r = inject(vcpu, &out, &sregs);
 		break;
 	case HV_INSN_FAULT:
+		log_debug("vcpu %u: \"%s\" raises exception %u", vcpu->index, out.text, out.vector);
 		r = inject(vcpu, &out, &sregs);
 		break;
 	case HV_INSN_UNKNOWN:

@@ -14,6 +14,7 @@ static const char *const cmd_names[] = {
 	[HV_CTL_RESUME] = "resume",
 	[HV_CTL_STOP] = "stop",
 	[HV_CTL_CONSOLE] = "console",
+	[HV_CTL_VCPUS] = "vcpus",
 };
 
 const char *hv_ctl_cmd_to_string(enum hv_ctl_cmd cmd)

@@ -19,6 +19,7 @@ enum hv_ctl_cmd {
 	HV_CTL_RESUME,
 	HV_CTL_STOP,
 	HV_CTL_CONSOLE, /* reply carries an fd: a stream socket to the serial port */
+	HV_CTL_VCPUS,   /* where each vCPU is: RIP, RSP, CPL ... */
 };
 
 struct hv_ctl_request {

@@ -607,8 +607,19 @@ static int do_xsave_family(struct ictx *c)
 		if (r != -EAGAIN)
 			break;
 	}
-	if (r == -EINVAL)
+	if (r == -EINVAL) {
+		/* Say why in the outcome: a #GP here is usually a header the
+		 * guest built for another XCR0/XSS. */
+		size_t n = strlen(c->out->text);
+		uint64_t hdr[2] = { 0, 0 };
+
+		memcpy(hdr, buf + HV_XSAVE_HEADER_OFF, MIN(sizeof(hdr), sizeof(buf) - HV_XSAVE_HEADER_OFF));
+		snprintf(c->out->text + n, sizeof(c->out->text) - n,
+			 " [#GP: xstate_bv=%#llx xcomp_bv=%#llx xcr0=%#llx xss=%#llx]",
+			 (unsigned long long)hdr[0], (unsigned long long)hdr[1],
+			 (unsigned long long)c->cpu->xcr0, (unsigned long long)c->cpu->xss);
 		return raise(c, VEC_GP, true, 0);
+	}
 	if (r < 0)
 		return unknown(c, r == -EOPNOTSUPP ? "supervisor state component not held"
 						   : "XRSTOR failed");
@@ -616,9 +627,22 @@ static int do_xsave_family(struct ictx *c)
 	return OK;
 }
 
+/* CLAC / STAC: RFLAGS.AC for SMAP; #UD outside CPL 0 (SDM vol. 2A). */
+static int do_ac(struct ictx *c, bool set)
+{
+	if (c->cpu->cpl != 0)
+		return raise(c, VEC_UD, false, 0);
+	c->cpu->rflags = (c->cpu->rflags & ~HV_RFLAGS_AC) | (set ? HV_RFLAGS_AC : 0);
+	return OK;
+}
+
 static int execute(struct ictx *c)
 {
 	switch (c->in.mnemonic) {
+	case ZYDIS_MNEMONIC_CLAC:
+		return do_ac(c, false);
+	case ZYDIS_MNEMONIC_STAC:
+		return do_ac(c, true);
 	case ZYDIS_MNEMONIC_CMPXCHG16B:
 	case ZYDIS_MNEMONIC_CMPXCHG8B:
 		return do_cmpxchg_double(c);

@@ -7,7 +7,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
+#include "hyperv.h"
 #include "layout.h"
 #include "log.h"
 #include "serial.h"
@@ -29,6 +31,28 @@ static void pio_unhandled(struct hv_vcpu *vcpu, uint16_t port, bool is_write, ui
 		memset(data, 0xff, size);
 	log_debug("vcpu %u: unhandled %s port 0x%04x size %u", vcpu->index,
 		  is_write ? "write to" : "read from", port, size);
+}
+
+/*
+ * A hypercall from the guest's hypercall page (hyperv.c): RCX holds the
+ * control word (TLFS §3.7), RAX gets the status.  None is implemented yet
+ * (HvPostMessage and HvSignalEvent come with the VMBus host), so every
+ * call fails cleanly with HV_STATUS_INVALID_HYPERCALL_CODE.
+ */
+static void hypercall(struct hv_vcpu *vcpu)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
+		log_err("vcpu %u: cannot read hypercall registers: %m", vcpu->index);
+		return;
+	}
+	log_debug("vcpu %u: hypercall 0x%llx not implemented", vcpu->index, r.rcx & 0xffff);
+	r.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
+	/* KVM advances RIP past the OUT when the vCPU re-enters
+	 * (complete_fast_pio_out), so these registers survive. */
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+		log_err("vcpu %u: cannot return a hypercall status: %m", vcpu->index);
 }
 
 static void acpi_sleep_write(struct hv_vcpu *vcpu, uint8_t v)
@@ -65,6 +89,12 @@ void hv_platform_pio(struct hv_vcpu *vcpu, uint16_t port, bool is_write, uint8_t
 			memset(data, 0, size);
 			data[0] = DEBUGCON_PORT; /* the read-back value QEMU's debugcon gives */
 		}
+		return;
+	case HV_HYPERCALL_PORT:
+		if (is_write)
+			hypercall(vcpu);
+		else
+			memset(data, 0xff, size);
 		return;
 	case POST_PORT:
 		if (!is_write)

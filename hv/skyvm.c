@@ -236,6 +236,42 @@ static struct json_object *completions_json(struct hv_vm *vm)
 	return o;
 }
 
+static struct json_object *hex64(uint64_t v)
+{
+	char buf[19];
+
+	snprintf(buf, sizeof(buf), "0x%016" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static struct json_object *vcpus_json(struct hv_vm *vm)
+{
+	struct hv_vcpu_info info[HV_MAX_VCPUS];
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	int n = hv_vm_vcpu_info(vm, info, HV_MAX_VCPUS, 1000);
+
+	json_object_object_add(o, "complete", json_object_new_boolean(n >= 0));
+	if (n < 0)
+		n = (int)hv_vm_ncpus(vm);
+	for (int i = 0; i < n; i++) {
+		struct json_object *v = json_object_new_object();
+
+		json_object_object_add(v, "index", json_object_new_int((int)info[i].index));
+		json_object_object_add(v, "online", json_object_new_boolean(info[i].online));
+		if (info[i].sampled) {
+			json_object_object_add(v, "rip", hex64(info[i].rip));
+			json_object_object_add(v, "rsp", hex64(info[i].rsp));
+			json_object_object_add(v, "rflags", hex64(info[i].rflags));
+			json_object_object_add(v, "cr0", hex64(info[i].cr0));
+			json_object_object_add(v, "cr3", hex64(info[i].cr3));
+			json_object_object_add(v, "cpl", json_object_new_int((int)info[i].cpl));
+		}
+		json_object_array_add(arr, v);
+	}
+	json_object_object_add(o, "vcpus", arr);
+	return o;
+}
+
 static struct json_object *status_json(struct skyvm *sky)
 {
 	struct json_object *o = json_object_new_object(), *exits;
@@ -319,6 +355,13 @@ static void client_handle(struct client *c, const struct hv_ctl_request *req, st
 		sky->no_reboot = true;
 		if (sky->vm)
 			hv_vm_request_end(sky->vm, HV_END_STOP);
+		return;
+	case HV_CTL_VCPUS:
+		if (!sky->vm) {
+			client_reply(c, hv_ctl_reply_error(id, "the VM is not running"), NULL, 0);
+			return;
+		}
+		client_reply(c, hv_ctl_reply_ok(id, vcpus_json(sky->vm)), NULL, 0);
 		return;
 	case HV_CTL_CONSOLE:
 		r = console_new(sky, &fd);

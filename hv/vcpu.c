@@ -170,6 +170,13 @@ int hv_vcpu_init(struct hv_vm *vm, struct hv_vcpu *vcpu, unsigned index)
 	r = vcpu_set_cpuid(vcpu);
 	if (r < 0)
 		return r;
+	hv_hyperv_vp_init(&vcpu->hvp, index);
+	if (index == 0) {
+		/* The guest reads the TSC frequency from HV_MSR_TSC_FREQUENCY. */
+		r = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+		if (r > 0)
+			vm->hyperv.tsc_hz = (uint64_t)r * 1000;
+	}
 	r = vcpu_set_lapic(vcpu);
 	if (r < 0)
 		return r;
@@ -291,6 +298,26 @@ static bool vcpu_handle_exit(struct hv_vcpu *vcpu)
 		hv_platform_mmio(vcpu, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data,
 				 MIN(run->mmio.len, (uint32_t)sizeof(run->mmio.data)));
 		return true;
+	case KVM_EXIT_X86_RDMSR: {
+		uint64_t v = 0;
+		atomic_fetch_add_explicit(&vcpu->exits_other, 1, memory_order_relaxed);
+		if (hv_hyperv_rdmsr(&vcpu->vm->hyperv, &vcpu->hvp, run->msr.index, &v) < 0) {
+			run->msr.error = 1; /* #GP, as for an MSR that doesn't exist */
+			log_debug("vcpu %u: rdmsr 0x%x refused", vcpu->index, run->msr.index);
+		} else {
+			run->msr.data = v;
+			run->msr.error = 0;
+		}
+		return true;
+	}
+	case KVM_EXIT_X86_WRMSR:
+		atomic_fetch_add_explicit(&vcpu->exits_other, 1, memory_order_relaxed);
+		run->msr.error = hv_hyperv_wrmsr(&vcpu->vm->hyperv, &vcpu->hvp, run->msr.index,
+						 run->msr.data) < 0;
+		if (run->msr.error)
+			log_debug("vcpu %u: wrmsr 0x%x = 0x%llx refused", vcpu->index, run->msr.index,
+				  (unsigned long long)run->msr.data);
+		return true;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 	case KVM_EXIT_HLT:
@@ -333,6 +360,29 @@ static bool vcpu_handle_exit(struct hv_vcpu *vcpu)
 	}
 }
 
+/* Answer a register sample request; vm->lock held, not in KVM_RUN. */
+static void vcpu_sample_locked(struct hv_vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (!vcpu->sample_req)
+		return;
+	vcpu->sample = (struct hv_vcpu_info){ .index = vcpu->index, .online = vcpu->online };
+	if (vcpu->online && ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 &&
+	    ioctl(vcpu->fd, KVM_GET_SREGS, &s) == 0) {
+		vcpu->sample.sampled = true;
+		vcpu->sample.rip = r.rip;
+		vcpu->sample.rsp = r.rsp;
+		vcpu->sample.rflags = r.rflags;
+		vcpu->sample.cr0 = s.cr0;
+		vcpu->sample.cr3 = s.cr3;
+		vcpu->sample.cpl = s.cs.dpl;
+	}
+	vcpu->sample_req = false;
+	pthread_cond_broadcast(&vcpu->vm->cond);
+}
+
 /* Wait until this vCPU may run; false when the VM is ending. */
 static bool vcpu_wait_runnable(struct hv_vcpu *vcpu)
 {
@@ -341,8 +391,11 @@ static bool vcpu_wait_runnable(struct hv_vcpu *vcpu)
 	uint64_t rip = 0;
 
 	pthread_mutex_lock(&vm->lock);
-	while (vm->state == HV_VM_PAUSED || (vm->state == HV_VM_RUNNING && !vcpu->online))
+	vcpu_sample_locked(vcpu);
+	while (vm->state == HV_VM_PAUSED || (vm->state == HV_VM_RUNNING && !vcpu->online)) {
 		pthread_cond_wait(&vm->cond, &vm->lock);
+		vcpu_sample_locked(vcpu);
+	}
 	if (vm->state != HV_VM_RUNNING) {
 		pthread_mutex_unlock(&vm->lock);
 		return false;

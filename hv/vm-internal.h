@@ -13,6 +13,7 @@
 #include "cpuid.h"
 #include "memory.h"
 #include "vm.h"
+#include "hyperv.h"
 #include "xsave.h"
 
 struct hv_insn_cpu;
@@ -30,6 +31,11 @@ struct hv_vcpu {
 	bool wake_pending;
 	uint64_t wake_rip;
 	atomic_uint_fast64_t exits_io, exits_mmio, exits_other;
+	/* Under vm->lock: the main thread asks for a register sample, the
+	 * vCPU thread takes it between two KVM_RUNs (hv_vm_vcpu_info()). */
+	struct hv_hyperv_vp hvp;         /* Hyper-V virtual processor state */
+	bool sample_req;
+	struct hv_vcpu_info sample;
 	uint8_t *xsave_buf;              /* KVM_GET_XSAVE image, for completions */
 	struct hv_insn_cpu *insn_cpu;    /* during a completion */
 };
@@ -65,6 +71,9 @@ struct hv_vm {
 	uint64_t started_ns;
 	struct hv_mp_mailbox mailbox;
 	bool mailbox_warned;
+
+	struct hv_hyperv hyperv;
+	bool hyperv_init;
 
 	/* Completion of refused instructions (complete.c). */
 	struct hv_xsave_layout xsave_layout;

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acpi.h"
@@ -211,11 +212,41 @@ static int vm_setup_cpuid(struct hv_vm *vm, const struct hv_cpuid_mask *mask)
 	r = hv_cpuid_apply(&vm->cpuid, mask);
 	if (r < 0)
 		return r;
+	r = hv_hyperv_cpuid(&vm->cpuid, vm->cfg.ncpus);
+	if (r < 0)
+		return r;
 	/* What instruction completion needs to know of XSAVE (complete.c). */
 	vm->xsave_ok = hv_xsave_layout_from_cpuid(&vm->cpuid, &vm->xsave_layout) == 0;
 	r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave_size = r > (int)sizeof(struct kvm_xsave) ? (size_t)r : sizeof(struct kvm_xsave);
 	return 0;
+}
+
+/*
+ * Send the Hyper-V synthetic MSRs to userspace: an MSR filter denying the
+ * range makes KVM exit with KVM_EXIT_X86_RDMSR/WRMSR even where the host
+ * ignores unknown MSRs (research hyperv-on-kvm.md §1.B.5).
+ */
+static int vm_setup_msr_filter(struct hv_vm *vm)
+{
+	static uint8_t deny[HV_MSR_COUNT / 8]; /* all zero: every MSR filtered */
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args = { KVM_MSR_EXIT_REASON_FILTER },
+	};
+	struct kvm_msr_filter filter = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges = { {
+			.flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
+			.nmsrs = HV_MSR_COUNT,
+			.base = HV_MSR_FIRST,
+			.bitmap = deny,
+		} },
+	};
+
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	return ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0 ? -errno : 0;
 }
 
 static int vm_load_boot_data(struct hv_vm *vm, const struct hv_vm_config *cfg, const char **msg)
@@ -363,6 +394,14 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 		msg = "KVM_CREATE_PIT2 failed";
 		goto fail;
 	}
+
+	r = vm_setup_msr_filter(vm);
+	if (r < 0) {
+		msg = "cannot route Hyper-V MSRs to userspace (KVM_X86_SET_MSR_FILTER)";
+		goto fail;
+	}
+	hv_hyperv_init(&vm->hyperv, &vm->mem, 0);
+	vm->hyperv_init = true;
 
 	r = vm_setup_memory(vm, cfg->mem_size);
 	if (r < 0) {
@@ -514,6 +553,8 @@ void hv_vm_free(struct hv_vm *vm)
 	}
 	hv_serial_free(vm->serial);
 	free(vm->completions);
+	if (vm->hyperv_init)
+		hv_hyperv_finish(&vm->hyperv);
 	if (vm->mem.host)
 		munmap(vm->mem.host, vm->mem.size);
 	closep(&vm->mem_fd);
@@ -599,4 +640,46 @@ void hv_vm_get_completions(struct hv_vm *vm, struct hv_vm_completions *ret,
 		if (n)
 			fn(hv_insn_mnemonic_name(i), n, data);
 	}
+}
+
+int hv_vm_vcpu_info(struct hv_vm *vm, struct hv_vcpu_info *out, unsigned max, int timeout_ms)
+{
+	unsigned n = MIN(max, vm->ncpus);
+	struct timespec deadline;
+	bool pending;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < n; i++)
+		vm->vcpus[i].sample_req = vm->vcpus[i].thread_started && vm->state != HV_VM_STOPPED;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	vm_kick_all(vm);
+
+	pthread_mutex_lock(&vm->lock);
+	for (;;) {
+		pending = false;
+		for (unsigned i = 0; i < n; i++)
+			pending |= vm->vcpus[i].sample_req;
+		if (!pending || r == ETIMEDOUT)
+			break;
+		r = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (vm->vcpus[i].sample_req) {
+			vm->vcpus[i].sample_req = false;
+			out[i] = (struct hv_vcpu_info){ .index = i, .online = vm->vcpus[i].online };
+		} else {
+			out[i] = vm->vcpus[i].sample;
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return pending ? -ETIMEDOUT : (int)n;
 }

@@ -90,6 +90,18 @@ uint64_t hv_vm_mem_resident(const struct hv_vm *vm);
 void hv_vm_get_stats(struct hv_vm *vm, struct hv_vm_stats *ret);
 struct hv_serial *hv_vm_serial(struct hv_vm *vm);
 
+/* Where a vCPU is, for operators and debugging (the "vcpus" command). */
+struct hv_vcpu_info {
+	unsigned index;
+	bool online;   /* started (the BSP, or an AP the guest woke) */
+	bool sampled;  /* the fields below are valid */
+	uint64_t rip, rsp, rflags, cr0, cr3;
+	unsigned cpl;
+};
+/* Sample every vCPU's registers (each vCPU thread reads its own, between
+ * two KVM_RUNs).  Returns how many entries it filled, or -ETIMEDOUT. */
+int hv_vm_vcpu_info(struct hv_vm *vm, struct hv_vcpu_info *out, unsigned max, int timeout_ms);
+
 /* Instructions skyvm completed for this VM because KVM refused them
  * (docs/software-kvm.md): totals, and fn called per mnemonic. */
 struct hv_vm_completions {

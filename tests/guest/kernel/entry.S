@@ -64,8 +64,10 @@ exc_\vec:
 exc_common:
 	SAVE_REGS
 	mov	%rsp, %rdi
-	call	exception_handler	/* does not return */
-	jmp	triple_fault
+	call	exception_handler	/* returns only for an expected #BP */
+	RESTORE_REGS
+	add	$16, %rsp
+	iretq
 
 /*
  * Vector 3, a DPL 3 gate: from CPL3 it is the system call (guest.h), from

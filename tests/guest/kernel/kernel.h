@@ -160,6 +160,9 @@ void *user_stack_top(uint32_t index);
 
 /* traps.c */
 void exception_handler(struct regs *r);
+extern volatile uint32_t expected_breakpoints; /* traps.c */
+/* insntest.c: run instructions a software KVM refuses, at CPL0. */
+void insn_test(void);
 void syscall_handler(struct regs *r);
 
 /* acpi.c */

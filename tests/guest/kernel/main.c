@@ -19,7 +19,7 @@ struct options {
 	uint64_t fill_mib;
 	uint32_t cpus; /* 0: all */
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
-	bool panic, noexit, reboot, echo;
+	bool panic, noexit, reboot, echo, insn_test;
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -126,6 +126,8 @@ static void options_parse(struct options *o)
 			o->reboot = true;
 		} else if (word_is(s, end, "echo")) {
 			o->echo = true;
+		} else if (word_is(s, end, "insn-test")) {
+			o->insn_test = true;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;
@@ -279,6 +281,8 @@ void kmain(uint32_t kind, uint64_t ptr)
 		triple_fault();
 	if (o.fault)
 		fault(o.fault);
+	if (o.insn_test)
+		insn_test();
 
 	for (uint32_t i = 0; i < n_e820; i++) {
 		const char *name = e820_name(e820[i].type);
