@@ -217,6 +217,21 @@ static int vm_setup_cpuid(struct hv_vm *vm, const struct hv_cpuid_mask *mask)
 		return r;
 	/* What instruction completion needs to know of XSAVE (complete.c). */
 	vm->xsave_ok = hv_xsave_layout_from_cpuid(&vm->cpuid, &vm->xsave_layout) == 0;
+	/*
+	 * A software-only KVM shows the guest the host's own standard CPUID
+	 * leaves whatever KVM_SET_CPUID2 says (TESTING.md §1): PVM reports no
+	 * XSAVEC in KVM_GET_SUPPORTED_CPUID while the guest sees it and uses
+	 * compacted XRSTOR.  Completion must follow what the guest sees; on a
+	 * hardware KVM these instructions never reach us, so this is safe.
+	 */
+	{
+		uint32_t a = 0xd, b, c = 1, d;
+
+		/* (<cpuid.h> would resolve to hv/cpuid.h here.) */
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		if (a & (1u << 1))
+			vm->xsave_layout.xsavec = true;
+	}
 	r = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	vm->xsave_size = r > (int)sizeof(struct kvm_xsave) ? (size_t)r : sizeof(struct kvm_xsave);
 	return 0;
