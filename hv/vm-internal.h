@@ -57,6 +57,9 @@ struct hv_vm {
 	pthread_t memslot_thread; /* registers memslots during setup */
 	bool memslot_thread_started;
 	int memslot_err;
+	pthread_t msr_filter_thread; /* installs the MSR filter during setup */
+	bool msr_filter_thread_started;
+	int msr_filter_err;
 	struct hv_cpuid cpuid;
 	struct hv_kernel kernel;
 	struct hv_serial *serial;

@@ -264,6 +264,23 @@ static int vm_setup_msr_filter(struct hv_vm *vm)
 	return ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0 ? -errno : 0;
 }
 
+static void *msr_filter_thread(void *arg)
+{
+	struct hv_vm *vm = arg;
+
+	vm->msr_filter_err = vm_setup_msr_filter(vm);
+	return NULL;
+}
+
+static int vm_join_msr_filter(struct hv_vm *vm)
+{
+	if (vm->msr_filter_thread_started) {
+		pthread_join(vm->msr_filter_thread, NULL);
+		vm->msr_filter_thread_started = false;
+	}
+	return vm->msr_filter_err;
+}
+
 static int vm_load_boot_data(struct hv_vm *vm, const struct hv_vm_config *cfg, const char **msg)
 {
 	_cleanup_free_ void *kernel = NULL, *initrd = NULL;
@@ -410,10 +427,13 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 		goto fail;
 	}
 
-	r = vm_setup_msr_filter(vm);
-	if (r < 0) {
-		msg = "cannot route Hyper-V MSRs to userspace (KVM_X86_SET_MSR_FILTER)";
-		goto fail;
+	/* KVM_X86_SET_MSR_FILTER waits for an SRCU grace period (~20 ms
+	 * here); like the memslots it runs beside the rest of the setup and is
+	 * joined before any vCPU runs. */
+	if (pthread_create(&vm->msr_filter_thread, NULL, msr_filter_thread, vm) == 0) {
+		vm->msr_filter_thread_started = true;
+	} else {
+		vm->msr_filter_err = vm_setup_msr_filter(vm);
 	}
 	hv_hyperv_init(&vm->hyperv, &vm->mem, 0);
 	vm->hyperv_init = true;
@@ -462,6 +482,11 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 	r = vm_join_memslots(vm);
 	if (r < 0) {
 		msg = "cannot register guest RAM with KVM";
+		goto fail;
+	}
+	r = vm_join_msr_filter(vm);
+	if (r < 0) {
+		msg = "cannot route Hyper-V MSRs to userspace (KVM_X86_SET_MSR_FILTER)";
 		goto fail;
 	}
 	*ret = vm;
@@ -556,6 +581,7 @@ void hv_vm_free(struct hv_vm *vm)
 	if (!vm)
 		return;
 	vm_join_memslots(vm);
+	vm_join_msr_filter(vm);
 	if (vm->vcpus) {
 		pthread_mutex_lock(&vm->lock);
 		vm->state = HV_VM_STOPPING;
