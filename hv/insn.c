@@ -35,6 +35,9 @@ struct ictx {
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
 	uint8_t *xstate;
 	size_t xstate_len;
+	/* The explicit operands without EVEX's opmask (vector handlers). */
+	const ZydisDecodedOperand *vop[ZYDIS_MAX_OPERAND_COUNT];
+	unsigned nvop;
 };
 
 /* Handlers return one of these; FAIL means *out already says why. */
@@ -627,6 +630,371 @@ static int do_xsave_family(struct ictx *c)
 	return OK;
 }
 
+
+/* --- vector registers (SSE/AVX/AVX-512 data) ------------------------------- */
+
+/*
+ * XMM/YMM/ZMM n lives in the XSAVE image in 16-byte lanes: lane 0 in the
+ * legacy region (XMM0-15 at 160), lane 1 in component 2 (AVX, YMM_Hi128),
+ * lanes 2-3 in component 6 (ZMM_Hi256), and registers 16-31 whole in
+ * component 7 (Hi16_ZMM) (SDM vol. 1 §13.2-13.5).
+ */
+#define VEC_MAX 64
+
+static uint8_t *vec_lane(struct ictx *c, unsigned reg, unsigned lane, unsigned *ret_comp)
+{
+	const struct hv_xsave_layout *l = c->cpu->xsave_layout;
+	size_t off;
+	unsigned comp;
+
+	if (reg < 16 && lane == 0) {
+		off = 160 + 16 * reg;
+		comp = 1;
+	} else if (!l) {
+		return NULL;
+	} else if (reg < 16 && lane == 1) {
+		comp = 2;
+		off = l->offset[2] + 16 * reg;
+	} else if (reg < 16) {
+		comp = 6;
+		off = l->offset[6] + 32 * reg + 16 * (lane - 2);
+	} else {
+		comp = 7;
+		off = l->offset[7] + 64 * (reg - 16) + 16 * lane;
+	}
+	if (comp >= 2 && (!(l->user_mask & (1ull << comp)) || !l->size[comp]))
+		return NULL;
+	if (off + 16 > c->xstate_len)
+		return NULL;
+	*ret_comp = comp;
+	return c->xstate + off;
+}
+
+/* Register number and width in bytes of an XMM/YMM/ZMM register, or -1. */
+static int vec_reg(ZydisRegister r, unsigned *ret_bytes)
+{
+	if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM31) {
+		*ret_bytes = 16;
+		return (int)(r - ZYDIS_REGISTER_XMM0);
+	}
+	if (r >= ZYDIS_REGISTER_YMM0 && r <= ZYDIS_REGISTER_YMM31) {
+		*ret_bytes = 32;
+		return (int)(r - ZYDIS_REGISTER_YMM0);
+	}
+	if (r >= ZYDIS_REGISTER_ZMM0 && r <= ZYDIS_REGISTER_ZMM31) {
+		*ret_bytes = 64;
+		return (int)(r - ZYDIS_REGISTER_ZMM0);
+	}
+	return -1;
+}
+
+static int vec_read_reg(struct ictx *c, unsigned reg, unsigned bytes, uint8_t *v)
+{
+	for (unsigned lane = 0; lane < bytes / 16; lane++) {
+		unsigned comp;
+		uint8_t *p = vec_lane(c, reg, lane, &comp);
+
+		if (!p)
+			return unknown(c, "vector register not in the XSAVE layout");
+		memcpy(v + 16 * lane, p, 16);
+	}
+	return OK;
+}
+
+/*
+ * Write bytes of v to register reg.  VEX- and EVEX-encoded instructions
+ * zero the register above what they write, up to the widest one; legacy
+ * SSE encodings leave the upper part alone (SDM vol. 1 §14.1.3).
+ */
+static int vec_write_reg(struct ictx *c, unsigned reg, unsigned bytes, const uint8_t *v)
+{
+	bool zero_upper = c->in.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY;
+	unsigned lanes = zero_upper ? VEC_MAX / 16 : bytes / 16;
+
+	for (unsigned lane = 0; lane < lanes; lane++) {
+		unsigned comp;
+		uint8_t *p = vec_lane(c, reg, lane, &comp);
+
+		if (!p) {
+			if (lane * 16 < bytes)
+				return unknown(c, "vector register not in the XSAVE layout");
+			continue; /* a component the vCPU doesn't have is all zero */
+		}
+		if (lane * 16 < bytes)
+			memcpy(p, v + 16 * lane, 16);
+		else
+			memset(p, 0, 16);
+		xs_in_use(c, comp);
+	}
+	return OK;
+}
+
+/* Read a vector operand (register or memory) of its own size. */
+static int vec_read(struct ictx *c, const ZydisDecodedOperand *o, uint8_t *v, unsigned *ret_bytes)
+{
+	unsigned bytes;
+	uint64_t la;
+	int reg;
+
+	if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		reg = vec_reg(o->reg.value, &bytes);
+		if (reg < 0)
+			return unknown(c, "unsupported vector operand");
+		*ret_bytes = bytes;
+		return vec_read_reg(c, (unsigned)reg, bytes, v);
+	}
+	if (o->type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return unknown(c, "unsupported vector operand");
+	bytes = o->size / 8;
+	if (bytes == 0 || bytes > VEC_MAX)
+		return unknown(c, "unsupported vector operand size");
+	*ret_bytes = bytes;
+	if (op_linear(c, o, &la) < 0)
+		return FAIL;
+	return mem_read(c, la, v, bytes);
+}
+
+static int vec_write(struct ictx *c, const ZydisDecodedOperand *o, const uint8_t *v, unsigned bytes)
+{
+	uint64_t la;
+	unsigned rbytes;
+	int reg;
+
+	if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		reg = vec_reg(o->reg.value, &rbytes);
+		if (reg < 0)
+			return unknown(c, "unsupported vector destination");
+		return vec_write_reg(c, (unsigned)reg, MIN(bytes, rbytes), v);
+	}
+	if (o->type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return unknown(c, "unsupported vector destination");
+	if (op_linear(c, o, &la) < 0)
+		return FAIL;
+	return mem_write(c, la, v, bytes);
+}
+
+/* #UD/#NM rules for SSE and AVX, masking and broadcast we don't do; also
+ * collects the explicit operands, leaving out EVEX's opmask register. */
+static int vec_check(struct ictx *c)
+{
+	c->nvop = 0;
+	for (unsigned i = 0; i < c->in.operand_count_visible; i++) {
+		const ZydisDecodedOperand *o = &c->op[i];
+
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER && o->reg.value >= ZYDIS_REGISTER_K0 &&
+		    o->reg.value <= ZYDIS_REGISTER_K7)
+			continue;
+		c->vop[c->nvop++] = o;
+	}
+	while (c->nvop < ZYDIS_MAX_OPERAND_COUNT)
+		c->vop[c->nvop++] = &c->op[ZYDIS_MAX_OPERAND_COUNT - 1];
+	if (c->in.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return check_sse(c) < 0 ? FAIL : need_xstate(c);
+	if (!(c->cpu->cr4 & HV_CR4_OSXSAVE))
+		return raise(c, VEC_UD, false, 0);
+	if (c->cpu->cr0 & HV_CR0_TS)
+		return raise(c, VEC_NM, false, 0);
+	if (c->in.encoding == ZYDIS_INSTRUCTION_ENCODING_EVEX &&
+	    ((c->in.avx.mask.reg != ZYDIS_REGISTER_NONE && c->in.avx.mask.reg != ZYDIS_REGISTER_K0) ||
+	     c->in.avx.broadcast.mode != ZYDIS_BROADCAST_MODE_INVALID))
+		return unknown(c, "EVEX masking or broadcast not completed");
+	return need_xstate(c);
+}
+
+/* MOVDQU/MOVDQA/MOVUPS/MOVAPS and their VEX/EVEX forms. */
+static int do_vmov(struct ictx *c, bool aligned)
+{
+	uint8_t v[VEC_MAX];
+	unsigned bytes;
+
+	if (vec_check(c) < 0)
+		return FAIL;
+	if (aligned) {
+		for (unsigned i = 0; i < 2; i++) {
+			uint64_t la;
+			if (c->vop[i]->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+				if (op_linear(c, c->vop[i], &la) < 0)
+					return FAIL;
+				if (la & (c->vop[i]->size / 8 - 1))
+					return raise(c, VEC_GP, true, 0);
+			}
+		}
+	}
+	if (vec_read(c, c->vop[1], v, &bytes) < 0)
+		return FAIL;
+	return vec_write(c, c->vop[0], v, bytes);
+}
+
+/* MOVD/MOVQ between a GPR or memory and an XMM register. */
+static int do_vmovdq_scalar(struct ictx *c)
+{
+	const ZydisDecodedOperand *d, *s;
+	uint8_t v[VEC_MAX] = { 0 };
+	unsigned bytes = c->in.mnemonic == ZYDIS_MNEMONIC_MOVD || c->in.mnemonic == ZYDIS_MNEMONIC_VMOVD ? 4 : 8;
+	uint64_t x = 0, la;
+	unsigned rb;
+
+	if (vec_check(c) < 0)
+		return FAIL;
+	d = c->vop[0];
+	s = c->vop[1];
+	if (d->type == ZYDIS_OPERAND_TYPE_REGISTER && vec_reg(d->reg.value, &rb) >= 0) {
+		if (s->type == ZYDIS_OPERAND_TYPE_REGISTER && vec_reg(s->reg.value, &rb) >= 0) {
+			if (vec_read(c, s, v, &rb) < 0)
+				return FAIL;
+			memset(v + bytes, 0, sizeof(v) - bytes);
+		} else {
+			if (read_source(c, s, &x) < 0)
+				return FAIL;
+			memcpy(v, &x, bytes);
+		}
+		/* The XMM register is zeroed above the scalar. */
+		return vec_write_reg(c, (unsigned)vec_reg(d->reg.value, &rb), 16, v);
+	}
+	if (vec_read(c, s, v, &rb) < 0)
+		return FAIL;
+	memcpy(&x, v, bytes);
+	if (d->type == ZYDIS_OPERAND_TYPE_REGISTER)
+		return reg_write(c, d->reg.value, x) ? OK : unknown(c, "unsupported destination");
+	if (op_linear(c, d, &la) < 0)
+		return FAIL;
+	return mem_write(c, la, &x, bytes);
+}
+
+enum vec_op { V_XOR, V_AND, V_OR, V_ANDN, V_ADDD, V_ADDQ, V_SUBD, V_SUBQ };
+
+/* Two-source lane-wise operations: legacy "op x1, x2/m" or VEX/EVEX
+ * "op x1, x2, x3/m". */
+static int do_vbinop(struct ictx *c, enum vec_op op)
+{
+	bool legacy = c->in.encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY;
+	const ZydisDecodedOperand *a, *b;
+	uint8_t x[VEC_MAX], y[VEC_MAX];
+	unsigned bx, by;
+
+	if (vec_check(c) < 0)
+		return FAIL;
+	a = legacy ? c->vop[0] : c->vop[1];
+	b = legacy ? c->vop[1] : c->vop[2];
+	if (vec_read(c, a, x, &bx) < 0 || vec_read(c, b, y, &by) < 0)
+		return FAIL;
+	if (bx != by)
+		return unknown(c, "mismatched vector widths");
+	for (unsigned i = 0; i < bx; i += 8) {
+		uint64_t p, q, r;
+		memcpy(&p, x + i, 8);
+		memcpy(&q, y + i, 8);
+		switch (op) {
+		case V_XOR: r = p ^ q; break;
+		case V_AND: r = p & q; break;
+		case V_OR: r = p | q; break;
+		case V_ANDN: r = ~p & q; break;
+		case V_ADDQ: r = p + q; break;
+		case V_SUBQ: r = p - q; break;
+		case V_ADDD:
+			r = (uint64_t)(uint32_t)((uint32_t)p + (uint32_t)q) |
+			    (uint64_t)(uint32_t)((uint32_t)(p >> 32) + (uint32_t)(q >> 32)) << 32;
+			break;
+		case V_SUBD:
+		default:
+			r = (uint64_t)(uint32_t)((uint32_t)p - (uint32_t)q) |
+			    (uint64_t)(uint32_t)((uint32_t)(p >> 32) - (uint32_t)(q >> 32)) << 32;
+			break;
+		}
+		memcpy(x + i, &r, 8);
+	}
+	return vec_write(c, c->vop[0], x, bx);
+}
+
+/* VPRORD/VPROLD x1, x2/m, imm8 (EVEX): rotate each dword. */
+static int do_vprotd(struct ictx *c, bool right)
+{
+	uint8_t v[VEC_MAX];
+	unsigned bytes, n;
+
+	if (vec_check(c) < 0 || vec_read(c, c->vop[1], v, &bytes) < 0)
+		return FAIL;
+	n = (unsigned)c->vop[2]->imm.value.u & 31;
+	for (unsigned i = 0; i < bytes; i += 4) {
+		uint32_t d;
+		memcpy(&d, v + i, 4);
+		if (n)
+			d = right ? (d >> n) | (d << (32 - n)) : (d << n) | (d >> (32 - n));
+		memcpy(v + i, &d, 4);
+	}
+	return vec_write(c, c->vop[0], v, bytes);
+}
+
+/* PSHUFD/VPSHUFD x1, x2/m, imm8: dwords within each 128-bit lane. */
+static int do_pshufd(struct ictx *c)
+{
+	uint8_t v[VEC_MAX], r[VEC_MAX];
+	unsigned bytes, imm;
+
+	if (vec_check(c) < 0 || vec_read(c, c->vop[1], v, &bytes) < 0)
+		return FAIL;
+	imm = (unsigned)c->vop[2]->imm.value.u;
+	for (unsigned lane = 0; lane < bytes; lane += 16)
+		for (unsigned i = 0; i < 4; i++)
+			memcpy(r + lane + 4 * i, v + lane + 4 * ((imm >> (2 * i)) & 3), 4);
+	return vec_write(c, c->vop[0], r, bytes);
+}
+
+/* VPERMI2D x1, x2, x3/m (EVEX): x1 holds indexes into the table x2:x3
+ * and receives the result (SDM vol. 2C "VPERMI2W/D/Q/PS/PD"). */
+static int do_vpermi2d(struct ictx *c)
+{
+	uint8_t idx[VEC_MAX], t1[VEC_MAX], t2[VEC_MAX], r[VEC_MAX];
+	unsigned b0, b1, b2, n;
+
+	if (vec_check(c) < 0 || vec_read(c, c->vop[0], idx, &b0) < 0 ||
+	    vec_read(c, c->vop[1], t1, &b1) < 0 || vec_read(c, c->vop[2], t2, &b2) < 0)
+		return FAIL;
+	if (b0 != b1 || b0 != b2)
+		return unknown(c, "mismatched vector widths");
+	n = b0 / 4; /* dwords per table */
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t k;
+		memcpy(&k, idx + 4 * i, 4);
+		k &= 2 * n - 1;
+		memcpy(r + 4 * i, (k < n ? t1 : t2) + 4 * (k % n), 4);
+	}
+	return vec_write(c, c->vop[0], r, b0);
+}
+
+/* VEXTRACTI128 / VEXTRACTF128 x/m128, ymm, imm8. */
+static int do_vextract128(struct ictx *c)
+{
+	uint8_t v[VEC_MAX];
+	unsigned bytes;
+
+	if (vec_check(c) < 0 || vec_read(c, c->vop[1], v, &bytes) < 0)
+		return FAIL;
+	if (bytes < 32)
+		return unknown(c, "unsupported vector operand size");
+	return vec_write(c, c->vop[0], v + 16 * (c->vop[2]->imm.value.u & 1), 16);
+}
+
+/* VZEROUPPER: bits 128 and up of registers 0-15 (all of 0-7 outside
+ * 64-bit mode) become zero. */
+static int do_vzeroupper(struct ictx *c)
+{
+	unsigned nregs = mode64(c->cpu) ? 16 : 8;
+
+	if (vec_check(c) < 0)
+		return FAIL;
+	for (unsigned reg = 0; reg < nregs; reg++)
+		for (unsigned lane = 1; lane < VEC_MAX / 16; lane++) {
+			unsigned comp;
+			uint8_t *p = vec_lane(c, reg, lane, &comp);
+			if (p) {
+				memset(p, 0, 16);
+				c->out->xsave_dirty = true;
+			}
+		}
+	return OK;
+}
+
 /* CLAC / STAC: RFLAGS.AC for SMAP; #UD outside CPL 0 (SDM vol. 2A). */
 static int do_ac(struct ictx *c, bool set)
 {
@@ -639,6 +1007,69 @@ static int do_ac(struct ictx *c, bool set)
 static int execute(struct ictx *c)
 {
 	switch (c->in.mnemonic) {
+	case ZYDIS_MNEMONIC_MOVDQU:
+	case ZYDIS_MNEMONIC_MOVUPS:
+	case ZYDIS_MNEMONIC_VMOVDQU:
+	case ZYDIS_MNEMONIC_VMOVDQU8:
+	case ZYDIS_MNEMONIC_VMOVDQU16:
+	case ZYDIS_MNEMONIC_VMOVDQU32:
+	case ZYDIS_MNEMONIC_VMOVDQU64:
+	case ZYDIS_MNEMONIC_VMOVUPS:
+		return do_vmov(c, false);
+	case ZYDIS_MNEMONIC_MOVDQA:
+	case ZYDIS_MNEMONIC_MOVAPS:
+	case ZYDIS_MNEMONIC_VMOVDQA:
+	case ZYDIS_MNEMONIC_VMOVDQA32:
+	case ZYDIS_MNEMONIC_VMOVDQA64:
+	case ZYDIS_MNEMONIC_VMOVAPS:
+		return do_vmov(c, true);
+	case ZYDIS_MNEMONIC_MOVD:
+	case ZYDIS_MNEMONIC_MOVQ:
+	case ZYDIS_MNEMONIC_VMOVD:
+	case ZYDIS_MNEMONIC_VMOVQ:
+		return do_vmovdq_scalar(c);
+	case ZYDIS_MNEMONIC_PXOR:
+	case ZYDIS_MNEMONIC_VPXOR:
+	case ZYDIS_MNEMONIC_VPXORD:
+	case ZYDIS_MNEMONIC_VPXORQ:
+	case ZYDIS_MNEMONIC_XORPS:
+	case ZYDIS_MNEMONIC_VXORPS:
+		return do_vbinop(c, V_XOR);
+	case ZYDIS_MNEMONIC_PAND:
+	case ZYDIS_MNEMONIC_VPAND:
+		return do_vbinop(c, V_AND);
+	case ZYDIS_MNEMONIC_POR:
+	case ZYDIS_MNEMONIC_VPOR:
+		return do_vbinop(c, V_OR);
+	case ZYDIS_MNEMONIC_PANDN:
+	case ZYDIS_MNEMONIC_VPANDN:
+		return do_vbinop(c, V_ANDN);
+	case ZYDIS_MNEMONIC_PADDD:
+	case ZYDIS_MNEMONIC_VPADDD:
+		return do_vbinop(c, V_ADDD);
+	case ZYDIS_MNEMONIC_PADDQ:
+	case ZYDIS_MNEMONIC_VPADDQ:
+		return do_vbinop(c, V_ADDQ);
+	case ZYDIS_MNEMONIC_PSUBD:
+	case ZYDIS_MNEMONIC_VPSUBD:
+		return do_vbinop(c, V_SUBD);
+	case ZYDIS_MNEMONIC_PSUBQ:
+	case ZYDIS_MNEMONIC_VPSUBQ:
+		return do_vbinop(c, V_SUBQ);
+	case ZYDIS_MNEMONIC_VPRORD:
+		return do_vprotd(c, true);
+	case ZYDIS_MNEMONIC_VPROLD:
+		return do_vprotd(c, false);
+	case ZYDIS_MNEMONIC_PSHUFD:
+	case ZYDIS_MNEMONIC_VPSHUFD:
+		return do_pshufd(c);
+	case ZYDIS_MNEMONIC_VPERMI2D:
+		return do_vpermi2d(c);
+	case ZYDIS_MNEMONIC_VEXTRACTI128:
+	case ZYDIS_MNEMONIC_VEXTRACTF128:
+		return do_vextract128(c);
+	case ZYDIS_MNEMONIC_VZEROUPPER:
+		return do_vzeroupper(c);
 	case ZYDIS_MNEMONIC_CLAC:
 		return do_ac(c, false);
 	case ZYDIS_MNEMONIC_STAC:

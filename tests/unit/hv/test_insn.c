@@ -40,6 +40,38 @@ struct fixture {
 
 static struct fixture *fx;
 
+/* x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM at the offsets real CPUs use. */
+static const struct hv_xsave_layout layout = {
+	.user_mask = 0xe7,
+	.offset = { [2] = 576, [5] = 1088, [6] = 1152, [7] = 1664 },
+	.size = { [2] = 256, [5] = 64, [6] = 512, [7] = 1024 },
+	.std_size = 2688,
+	.xsavec = true,
+};
+
+/* XMM/YMM register n, lane l (16 bytes) in the fixture's XSAVE image. */
+static uint8_t *lane(unsigned n, unsigned l)
+{
+	if (l == 0)
+		return fx->xstate + 160 + 16 * n;
+	if (l == 1)
+		return fx->xstate + 576 + 16 * n;
+	return fx->xstate + 1152 + 32 * n + 16 * (l - 2);
+}
+
+static void fill_lane(unsigned n, unsigned l, uint8_t v)
+{
+	memset(lane(n, l), v, 16);
+}
+
+static bool lane_is(unsigned n, unsigned l, uint8_t v)
+{
+	for (unsigned i = 0; i < 16; i++)
+		if (lane(n, l)[i] != v)
+			return false;
+	return true;
+}
+
 static void pte(uint64_t table, unsigned i, uint64_t v)
 {
 	memcpy(fx->mem.host + table + i * 8, &v, 8);
@@ -89,6 +121,7 @@ static int setup(void **state)
 		.xcr0 = 3,
 		.get_xsave = get_xsave,
 		.ctx = fx,
+		.xsave_layout = &layout,
 	};
 	/* x87 and SSE in their init state, MXCSR at its default. */
 	fx->xstate[0] = 0x7f;
@@ -356,14 +389,127 @@ static void test_mxcsr(void **state)
 static void test_unknown(void **state)
 {
 	/* Decodes, but is not ours to complete: reported with its text. */
-	assert_int_equal(RUN("\x0f\x28\xc1"), HV_INSN_UNKNOWN); /* movaps xmm0, xmm1 */
-	assert_non_null(strstr(fx->out.text, "movaps xmm0, xmm1"));
+	assert_int_equal(RUN("\x0f\x58\xc1"), HV_INSN_UNKNOWN); /* addps xmm0, xmm1 */
+	assert_non_null(strstr(fx->out.text, "addps xmm0, xmm1"));
 	assert_non_null(strstr(fx->out.text, "not completed"));
 	assert_int_equal(fx->cpu.rip, CODE);
 	/* Does not decode at all. */
 	assert_int_equal(run("\x0f", 1), HV_INSN_UNKNOWN);
 	assert_non_null(strstr(fx->out.text, "undecodable"));
 	assert_int_equal(fx->out.length, 0);
+}
+
+static void test_vector_moves(void **state)
+{
+	uint8_t buf[32];
+
+	fx->cpu.xcr0 = 0xe7;
+	/* vmovdqu ymm6, [rsi]: both lanes loaded, the ZMM part above zeroed. */
+	for (unsigned i = 0; i < 32; i++)
+		fx->mem.host[DATA + 0x400 + i] = (uint8_t)i;
+	fill_lane(6, 2, 0xee);
+	fx->cpu.gpr[HV_RSI] = DATA + 0x400;
+	assert_int_equal(RUN("\xc5\xfe\x6f\x36"), HV_INSN_DONE);
+	assert_memory_equal(lane(6, 0), fx->mem.host + DATA + 0x400, 16);
+	assert_memory_equal(lane(6, 1), fx->mem.host + DATA + 0x410, 16);
+	assert_true(lane_is(6, 2, 0));
+	assert_true(fx->out.xsave_dirty);
+	/* vmovdqu [rdi], ymm0 stores 32 bytes. */
+	fill_lane(0, 0, 0x11);
+	fill_lane(0, 1, 0x22);
+	fx->cpu.gpr[HV_RDI] = DATA + 0x500;
+	assert_int_equal(RUN("\xc5\xfe\x7f\x07"), HV_INSN_DONE);
+	memset(buf, 0x11, 16);
+	memset(buf + 16, 0x22, 16);
+	assert_memory_equal(fx->mem.host + DATA + 0x500, buf, 32);
+	/* movdqa needs a 16-byte aligned operand. */
+	fx->cpu.gpr[HV_RSI] = DATA + 0x408;
+	assert_int_equal(RUN("\x66\x0f\x6f\x06"), HV_INSN_FAULT);
+	assert_int_equal(fx->out.vector, 13);
+	/* vmovd eax, xmm0. */
+	memcpy(lane(0, 0), "\x78\x56\x34\x12", 4);
+	fx->cpu.gpr[HV_RAX] = ~0ull;
+	assert_int_equal(RUN("\xc5\xf9\x7e\xc0"), HV_INSN_DONE);
+	assert_int_equal(fx->cpu.gpr[HV_RAX], 0x12345678);
+}
+
+static void test_vector_arith(void **state)
+{
+	uint32_t d[4], want[4];
+
+	fx->cpu.xcr0 = 0xe7;
+	/* vpxor xmm3, xmm3, xmm0 zeroes ymm3's upper half (VEX). */
+	fill_lane(0, 0, 0x0f);
+	fill_lane(3, 0, 0xff);
+	fill_lane(3, 1, 0x77);
+	assert_int_equal(RUN("\xc5\xe1\xef\xd8"), HV_INSN_DONE);
+	assert_true(lane_is(3, 0, 0xf0));
+	assert_true(lane_is(3, 1, 0));
+	/* Legacy pxor xmm1, xmm2 keeps the upper half (SSE encoding). */
+	fill_lane(1, 0, 0xaa);
+	fill_lane(1, 1, 0x55);
+	fill_lane(2, 0, 0xff);
+	assert_int_equal(RUN("\x66\x0f\xef\xca"), HV_INSN_DONE);
+	assert_true(lane_is(1, 0, 0x55));
+	assert_true(lane_is(1, 1, 0x55));
+	/* vpaddd xmm0, xmm1, xmm2: dword adds wrap. */
+	memcpy(lane(1, 0), (uint32_t[]){ 1, 0xffffffff, 3, 0x80000000 }, 16);
+	memcpy(lane(2, 0), (uint32_t[]){ 2, 2, 0xfffffffd, 0x80000000 }, 16);
+	assert_int_equal(RUN("\xc5\xf1\xfe\xc2"), HV_INSN_DONE);
+	memcpy(d, lane(0, 0), 16);
+	memcpy(want, (uint32_t[]){ 3, 1, 0, 0 }, 16);
+	assert_memory_equal(d, want, 16);
+	/* vprord xmm1, xmm1, 7 (EVEX). */
+	memcpy(lane(1, 0), (uint32_t[]){ 0x80, 1, 0, 0xffffffff }, 16);
+	assert_int_equal(RUN("\x62\xf1\x75\x08\x72\xc1\x07"), HV_INSN_DONE);
+	memcpy(d, lane(1, 0), 16);
+	memcpy(want, (uint32_t[]){ 1, 0x02000000, 0, 0xffffffff }, 16);
+	assert_memory_equal(d, want, 16);
+	/* vpshufd xmm0, xmm1, 0x93: dest dword i = src dword (imm >> 2i) & 3. */
+	memcpy(lane(1, 0), (uint32_t[]){ 10, 11, 12, 13 }, 16);
+	assert_int_equal(RUN("\xc5\xf9\x70\xc1\x93"), HV_INSN_DONE);
+	memcpy(d, lane(0, 0), 16);
+	memcpy(want, (uint32_t[]){ 13, 10, 11, 12 }, 16);
+	assert_memory_equal(d, want, 16);
+	/* vpaddd with an opmask is not completed: reported, not guessed. */
+	assert_int_equal(RUN("\x62\xf1\x75\x09\xfe\x16"), HV_INSN_UNKNOWN);
+	assert_non_null(strstr(fx->out.text, "masking"));
+}
+
+static void test_vector_permute(void **state)
+{
+	uint32_t t1[8] = { 0, 1, 2, 3, 4, 5, 6, 7 }, t2[8] = { 10, 11, 12, 13, 14, 15, 16, 17 };
+	uint32_t idx[8] = { 15, 0, 8, 7, 1 | 16, 9, 3, 12 }, want[8] = { 17, 0, 10, 7, 1, 11, 3, 14 };
+	uint32_t r[8];
+
+	fx->cpu.xcr0 = 0xe7;
+	/* vpermi2d ymm8, ymm6, ymm7: indexes in ymm8, tables ymm6:ymm7. */
+	memcpy(lane(6, 0), t1, 16);
+	memcpy(lane(6, 1), t1 + 4, 16);
+	memcpy(lane(7, 0), t2, 16);
+	memcpy(lane(7, 1), t2 + 4, 16);
+	memcpy(lane(8, 0), idx, 16);
+	memcpy(lane(8, 1), idx + 4, 16);
+	assert_int_equal(RUN("\x62\x72\x4d\x28\x76\xc7"), HV_INSN_DONE);
+	memcpy(r, lane(8, 0), 16);
+	memcpy(r + 4, lane(8, 1), 16);
+	assert_memory_equal(r, want, 32);
+	/* vextracti128 xmm8, ymm8, 1. */
+	assert_int_equal(RUN("\xc4\x43\x7d\x39\xc0\x01"), HV_INSN_DONE);
+	assert_memory_equal(lane(8, 0), want + 4, 16);
+	assert_true(lane_is(8, 1, 0));
+	/* vzeroupper clears every upper half, keeps the XMM parts. */
+	fill_lane(5, 0, 0x5a);
+	fill_lane(5, 1, 0x5b);
+	fill_lane(15, 2, 0x5c);
+	assert_int_equal(RUN("\xc5\xf8\x77"), HV_INSN_DONE);
+	assert_true(lane_is(5, 0, 0x5a));
+	assert_true(lane_is(5, 1, 0));
+	assert_true(lane_is(15, 2, 0));
+	/* Without CR4.OSXSAVE, VEX instructions are #UD. */
+	fx->cpu.cr4 &= ~HV_CR4_OSXSAVE;
+	assert_int_equal(RUN("\xc5\xf8\x77"), HV_INSN_FAULT);
+	assert_int_equal(fx->out.vector, 6);
 }
 
 static void test_fetch(void **state)
@@ -391,6 +537,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fwait_and_x87_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mxcsr, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vector_moves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vector_arith, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vector_permute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
