@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "fuzz-guest-mem.h"
 #include "insn.h"
 #include "mmu.h"
 #include "xsave.h"
@@ -49,11 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 
 	if (!mem.host) {
-		void *p = mmap(NULL, FUZZ_RAM, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			__builtin_trap();
-		hv_guest_mem_init(&mem, p, FUZZ_RAM);
+		fuzz_guest_mem(&mem, FUZZ_RAM);
 		layout_init();
 	}
 	if (size < HV_INSN_MAX_LEN + sizeof(v) + 1)

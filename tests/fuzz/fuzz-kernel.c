@@ -6,9 +6,9 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "boot.h"
+#include "fuzz-guest-mem.h"
 #include "layout.h"
 #include "memory.h"
 
@@ -20,13 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hv_kernel k;
 	uint64_t initrd = 0;
 
-	if (!mem.host) {
-		void *p = mmap(NULL, FUZZ_RAM, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED)
-			__builtin_trap();
-		hv_guest_mem_init(&mem, p, FUZZ_RAM);
-	}
+	fuzz_guest_mem(&mem, FUZZ_RAM);
 	if (hv_kernel_load(&mem, data, size, &k) < 0)
 		return 0;
 	/* Whatever was accepted must lie in RAM and yield a zero page. */
