@@ -47,7 +47,7 @@ static void hypercall(struct hv_vcpu *vcpu)
 		log_err("vcpu %u: cannot read hypercall registers: %m", vcpu->index);
 		return;
 	}
-	log_debug("vcpu %u: hypercall 0x%llx not implemented", vcpu->index, r.rcx & 0xffff);
+	log_debug("vcpu %u: hypercall 0x%llx answered HV_STATUS_INVALID_HYPERCALL_CODE (no VMBus host yet)", vcpu->index, r.rcx & 0xffff);
 	r.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
 	/* KVM advances RIP past the OUT when the vCPU re-enters
 	 * (complete_fast_pio_out), so these registers survive. */
