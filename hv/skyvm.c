@@ -265,6 +265,11 @@ static struct json_object *vcpus_json(struct hv_vm *vm)
 			json_object_object_add(v, "cr0", hex64(info[i].cr0));
 			json_object_object_add(v, "cr3", hex64(info[i].cr3));
 			json_object_object_add(v, "cpl", json_object_new_int((int)info[i].cpl));
+			json_object_object_add(v, "lapic_lvt_timer", hex64(info[i].lvt_timer));
+			json_object_object_add(v, "tsc_deadline", hex64(info[i].tsc_deadline));
+			json_object_object_add(v, "tsc", hex64(info[i].tsc));
+			json_object_object_add(v, "isr_top", json_object_new_int(info[i].isr_top));
+			json_object_object_add(v, "irr_top", json_object_new_int(info[i].irr_top));
 		}
 		json_object_array_add(arr, v);
 	}

@@ -360,6 +360,42 @@ static bool vcpu_handle_exit(struct hv_vcpu *vcpu)
 	}
 }
 
+/* Highest vector set in a 256-bit APIC register bank (ISR/IRR), or 0. */
+static uint8_t apic_top_vector(const struct kvm_lapic_state *la, unsigned base)
+{
+	for (int i = 7; i >= 0; i--) {
+		uint32_t v;
+
+		memcpy(&v, la->regs + base + 0x10 * i, 4);
+		if (v)
+			return (uint8_t)(32 * i + 31 - __builtin_clz(v));
+	}
+	return 0;
+}
+
+static void vcpu_sample_timer(struct hv_vcpu *vcpu)
+{
+	struct kvm_lapic_state la;
+	union {
+		struct kvm_msrs hdr;
+		uint8_t raw[sizeof(struct kvm_msrs) + 2 * sizeof(struct kvm_msr_entry)];
+	} m;
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &la) == 0) {
+		memcpy(&vcpu->sample.lvt_timer, la.regs + 0x320, 4);
+		vcpu->sample.isr_top = apic_top_vector(&la, 0x100);
+		vcpu->sample.irr_top = apic_top_vector(&la, 0x200);
+	}
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 2;
+	m.hdr.entries[0].index = 0x6e0; /* IA32_TSC_DEADLINE */
+	m.hdr.entries[1].index = 0x10;  /* IA32_TIME_STAMP_COUNTER */
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) == 2) {
+		vcpu->sample.tsc_deadline = m.hdr.entries[0].data;
+		vcpu->sample.tsc = m.hdr.entries[1].data;
+	}
+}
+
 /* Answer a register sample request; vm->lock held, not in KVM_RUN. */
 static void vcpu_sample_locked(struct hv_vcpu *vcpu)
 {
@@ -378,6 +414,7 @@ static void vcpu_sample_locked(struct hv_vcpu *vcpu)
 		vcpu->sample.cr0 = s.cr0;
 		vcpu->sample.cr3 = s.cr3;
 		vcpu->sample.cpl = s.cs.dpl;
+		vcpu_sample_timer(vcpu);
 	}
 	vcpu->sample_req = false;
 	pthread_cond_broadcast(&vcpu->vm->cond);

@@ -97,6 +97,12 @@ struct hv_vcpu_info {
 	bool sampled;  /* the fields below are valid */
 	uint64_t rip, rsp, rflags, cr0, cr3;
 	unsigned cpl;
+	/* Local APIC timer, for "why doesn't the guest tick": LVT timer,
+	 * IA32_TSC_DEADLINE and the TSC now, and the highest vectors in
+	 * service / requested (0 if none). */
+	uint32_t lvt_timer;
+	uint64_t tsc_deadline, tsc;
+	uint8_t isr_top, irr_top;
 };
 /* Sample every vCPU's registers (each vCPU thread reads its own, between
  * two KVM_RUNs).  Returns how many entries it filled, or -ETIMEDOUT. */
