@@ -35,11 +35,41 @@ static bool id_usable(struct json_object *id)
 	}
 }
 
+int hv_ctl_request_from_object(struct json_object *obj, struct hv_ctl_request *ret,
+			       const char **ret_err, struct json_object **ret_id)
+{
+	struct json_object *cmd, *id = NULL;
+	const char *name;
+
+	*ret_id = NULL;
+	if (json_object_object_get_ex(obj, "id", &id)) {
+		if (!id_usable(id)) {
+			*ret_err = "\"id\" must be a number, string or boolean";
+			return -EINVAL;
+		}
+		*ret_id = json_object_get(id);
+	}
+	if (!json_object_object_get_ex(obj, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
+		*ret_err = "missing \"cmd\" string";
+		return -EINVAL;
+	}
+	name = json_object_get_string(cmd);
+	for (unsigned i = 0; i < ARRAY_SIZE(cmd_names); i++) {
+		if (!strcmp(name, cmd_names[i])) {
+			ret->cmd = (enum hv_ctl_cmd)i;
+			ret->id = *ret_id;
+			*ret_id = NULL;
+			return 0;
+		}
+	}
+	*ret_err = "unknown command";
+	return -EOPNOTSUPP;
+}
+
 int hv_ctl_parse(const char *line, size_t len, struct hv_ctl_request *ret, const char **ret_err,
 		 struct json_object **ret_id)
 {
-	struct json_object *obj = NULL, *cmd, *id = NULL;
-	const char *name;
+	struct json_object *obj = NULL;
 	int r;
 
 	*ret_id = NULL;
@@ -48,32 +78,7 @@ int hv_ctl_parse(const char *line, size_t len, struct hv_ctl_request *ret, const
 		*ret_err = r == -EMSGSIZE ? "request line too long" : "request is not a JSON object";
 		return r;
 	}
-	if (json_object_object_get_ex(obj, "id", &id)) {
-		if (!id_usable(id)) {
-			*ret_err = "\"id\" must be a number, string or boolean";
-			r = -EINVAL;
-			goto out;
-		}
-		*ret_id = json_object_get(id);
-	}
-	if (!json_object_object_get_ex(obj, "cmd", &cmd) || !json_object_is_type(cmd, json_type_string)) {
-		*ret_err = "missing \"cmd\" string";
-		r = -EINVAL;
-		goto out;
-	}
-	name = json_object_get_string(cmd);
-	for (unsigned i = 0; i < ARRAY_SIZE(cmd_names); i++) {
-		if (!strcmp(name, cmd_names[i])) {
-			ret->cmd = (enum hv_ctl_cmd)i;
-			ret->id = *ret_id;
-			*ret_id = NULL;
-			r = 0;
-			goto out;
-		}
-	}
-	*ret_err = "unknown command";
-	r = -EOPNOTSUPP;
-out:
+	r = hv_ctl_request_from_object(obj, ret, ret_err, ret_id);
 	json_object_put(obj);
 	return r;
 }

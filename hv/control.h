@@ -35,6 +35,10 @@ struct hv_ctl_request {
  */
 int hv_ctl_parse(const char *line, size_t len, struct hv_ctl_request *ret, const char **ret_err,
 		 struct json_object **ret_id);
+/* The same checks on an object already parsed by ipc_conn (which does
+ * ipc_parse_line()'s work on each line); obj is borrowed. */
+int hv_ctl_request_from_object(struct json_object *obj, struct hv_ctl_request *ret,
+			       const char **ret_err, struct json_object **ret_id);
 void hv_ctl_request_finish(struct hv_ctl_request *req);
 
 const char *hv_ctl_cmd_to_string(enum hv_ctl_cmd cmd);

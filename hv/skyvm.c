@@ -388,7 +388,6 @@ static void client_line(struct ipc_conn *conn, struct json_object *msg, int err,
 	struct hv_ctl_request req;
 	struct json_object *id = NULL;
 	const char *emsg = NULL;
-	const char *line;
 	int r;
 
 	/* Requests carry no fds; any that came along are closed by ipc_conn. */
@@ -401,9 +400,7 @@ static void client_line(struct ipc_conn *conn, struct json_object *msg, int err,
 			     NULL, 0);
 		return;
 	}
-	/* Re-parse through the pure parser the fuzzer exercises. */
-	line = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
-	r = hv_ctl_parse(line, strlen(line), &req, &emsg, &id);
+	r = hv_ctl_request_from_object(msg, &req, &emsg, &id);
 	if (r < 0) {
 		log_warn("control: rejected a request: %s", emsg);
 		client_reply(c, hv_ctl_reply_error(id, emsg), NULL, 0);
