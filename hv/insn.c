@@ -575,6 +575,8 @@ static int do_xsave_family(struct ictx *c)
 		return raise(c, VEC_GP, true, 0);
 	if (need_xstate(c) < 0)
 		return FAIL;
+	if (c->cpu->get_xcrs && c->cpu->get_xcrs(c->cpu->ctx, &c->cpu->xcr0, &c->cpu->xss) < 0)
+		return unknown(c, "cannot read XCR0 / IA32_XSS");
 	rfbm = (c->cpu->xcr0 | (supervisor ? c->cpu->xss : 0)) & edx_eax;
 
 	if (!restore) {

@@ -50,6 +50,9 @@ struct hv_insn_cpu {
 	 * when an instruction needs it: the completer calls get_xsave once.
 	 */
 	int (*get_xsave)(void *ctx, uint8_t **ret_state, size_t *ret_len);
+	/* XCR0 and IA32_XSS, wanted only by the XSAVE family; if NULL, the
+	 * xcr0 and xss fields above are used as they are. */
+	int (*get_xcrs)(void *ctx, uint64_t *ret_xcr0, uint64_t *ret_xss);
 	void *ctx;
 	const struct hv_xsave_layout *xsave_layout; /* NULL: no XSAVE support */
 	uint32_t mxcsr_mask;
