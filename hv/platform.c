@@ -35,9 +35,9 @@ static void pio_unhandled(struct hv_vcpu *vcpu, uint16_t port, bool is_write, ui
 
 /*
  * A hypercall from the guest's hypercall page (hyperv.c): RCX holds the
- * control word (TLFS §3.7), RAX gets the status.  None is implemented yet
- * (HvPostMessage and HvSignalEvent come with the VMBus host), so every
- * call fails cleanly with HV_STATUS_INVALID_HYPERCALL_CODE.
+ * control word, RDX and R8 the input and output (TLFS §3.7); RAX gets the
+ * result.  hv_hyperv_hypercall() checks the input and hands HvPostMessage
+ * and HvSignalEvent to the VMBus host.
  */
 static void hypercall(struct hv_vcpu *vcpu)
 {
@@ -47,8 +47,10 @@ static void hypercall(struct hv_vcpu *vcpu)
 		log_err("vcpu %u: cannot read hypercall registers: %m", vcpu->index);
 		return;
 	}
-	log_debug("vcpu %u: hypercall 0x%llx answered HV_STATUS_INVALID_HYPERCALL_CODE (no VMBus host yet)", vcpu->index, r.rcx & 0xffff);
-	r.rax = HV_STATUS_INVALID_HYPERCALL_CODE;
+	r.rax = hv_hyperv_hypercall(&vcpu->vm->hyperv, &vcpu->hvp, r.rcx, r.rdx, r.r8);
+	if ((r.rax & 0xffff) != HV_STATUS_SUCCESS)
+		log_debug("vcpu %u: hypercall 0x%llx (input 0x%llx) failed with status %llu",
+			  vcpu->index, r.rcx & 0xffff, r.rdx, r.rax & 0xffff);
 	/* KVM advances RIP past the OUT when the vCPU re-enters
 	 * (complete_fast_pio_out), so these registers survive. */
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)

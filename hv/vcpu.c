@@ -170,7 +170,9 @@ int hv_vcpu_init(struct hv_vm *vm, struct hv_vcpu *vcpu, unsigned index)
 	r = vcpu_set_cpuid(vcpu);
 	if (r < 0)
 		return r;
-	hv_hyperv_vp_init(&vcpu->hvp, index);
+	r = hv_hyperv_vp_init(&vm->hyperv, &vcpu->hvp, index);
+	if (r < 0)
+		return r;
 	if (index == 0) {
 		/* The guest reads the TSC frequency from HV_MSR_TSC_FREQUENCY. */
 		r = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
@@ -530,4 +532,5 @@ void hv_vcpu_finish(struct hv_vcpu *vcpu)
 	vcpu->fd = -1;
 	free(vcpu->xsave_buf);
 	vcpu->xsave_buf = NULL;
+	hv_hyperv_vp_finish(&vcpu->hvp);
 }
