@@ -303,6 +303,24 @@ static void madt_build(uint8_t *p, const struct hv_acpi_config *cfg)
 	header_sum(m);
 }
 
+void hv_acpi_vmbus_device(struct aml_buf *b, uint64_t mmio_base, uint64_t mmio_len)
+{
+	size_t dev, crs;
+
+	dev = aml_device_begin(b, "VMBS");
+	aml_name(b, "_HID");
+	aml_string(b, "VMBUS");
+	aml_name(b, "_UID");
+	aml_integer(b, 0);
+	aml_name(b, "_CRS");
+	crs = aml_restemplate_begin(b);
+	aml_irq_noflags(b, HV_VMBUS_IRQ);
+	aml_qword_memory(b, AML_MEM_NONCACHEABLE, true, mmio_base, mmio_base + mmio_len - 1,
+			 mmio_len);
+	aml_restemplate_end(b, crs);
+	aml_end(b, dev);
+}
+
 /* The DSDT's AML, after its header. */
 static int dsdt_aml(struct aml_buf *b, const struct hv_acpi_config *cfg)
 {

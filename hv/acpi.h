@@ -93,6 +93,15 @@ struct hv_acpi_config {
 int hv_acpi_build(const struct hv_guest_mem *mem, const struct hv_acpi_config *cfg,
 		  uint64_t *ret_rsdp_gpa);
 
+/*
+ * Device(VMBS) for a dsdt_extra callback: _HID "VMBUS" (what Linux 6.1's
+ * only VMBus probe path matches: drivers/hv/vmbus_drv.c vmbus_acpi_device_ids),
+ * and a _CRS, which vmbus_acpi_add() requires, holding an IRQ and the MMIO
+ * window [mmio_base, mmio_base + mmio_len) as an address descriptor (only
+ * those count for vmbus_walk_resources()).
+ */
+void hv_acpi_vmbus_device(struct aml_buf *b, uint64_t mmio_base, uint64_t mmio_len);
+
 /* True if the bytes of table sum to zero (mod 256). */
 bool hv_acpi_checksum_ok(const void *table, size_t len);
 

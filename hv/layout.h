@@ -34,6 +34,15 @@
  * until the OS writes a wakeup command (no real-mode INIT/SIPI needed).
  */
 #define HV_MP_MAILBOX_GPA 0xfeb00000ull
+/*
+ * The VMBus device's MMIO window (its ACPI _CRS): guests allocate device
+ * MMIO from it, hyperv_drm its framebuffer (research §1.D.17).
+ */
+#define HV_VMBUS_MMIO_GPA 0xe0000000ull
+#define HV_VMBUS_MMIO_SIZE 0x10000000ull
+/* IRQ named in the VMBus _CRS, as Hyper-V's firmware does; x86 Linux
+ * ignores it (the SynIC vector is fixed) but the descriptor is expected. */
+#define HV_VMBUS_IRQ 5
 #define HV_IOAPIC_GPA     0xfec00000ull
 #define HV_LAPIC_GPA      0xfee00000ull
 

@@ -250,6 +250,13 @@ static int vmbus_extra(struct aml_buf *b, void *data)
 	return 0;
 }
 
+static int real_vmbus_extra(struct aml_buf *b, void *data)
+{
+	(void)data;
+	hv_acpi_vmbus_device(b, HV_VMBUS_MMIO_GPA, HV_VMBUS_MMIO_SIZE);
+	return 0;
+}
+
 static int failing_extra(struct aml_buf *b, void *data)
 {
 	return -ENOTSUP;
@@ -461,6 +468,22 @@ static void test_iasl(void **state)
 	assert_non_null(strstr(dsl, "Memory32Fixed (ReadWrite,"));
 	assert_non_null(strstr(dsl, "QWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed, "
 				    "Cacheable, ReadWrite,"));
+	free(dsl);
+
+	/* The real VMBus device skyvm builds. */
+	cfg.dsdt_extra = real_vmbus_extra;
+	assert_int_equal(hv_acpi_build(&f->mem, &cfg, &f->rsdp), 0);
+	dsl = iasl_disassemble(f, dir, "DSDT");
+	assert_non_null(dsl);
+	assert_null(strstr(dsl, "Incorrect"));
+	assert_non_null(strstr(dsl, "Device (VMBS)"));
+	assert_non_null(strstr(dsl, "Name (_HID, \"VMBUS\")"));
+	assert_non_null(strstr(dsl, "{5}"));
+	assert_non_null(strstr(dsl, "QWordMemory (ResourceConsumer, PosDecode, MinFixed, MaxFixed, "
+				    "NonCacheable, ReadWrite,"));
+	assert_non_null(strstr(dsl, "0x00000000E0000000, // Range Minimum"));
+	assert_non_null(strstr(dsl, "0x00000000EFFFFFFF, // Range Maximum"));
+	assert_non_null(strstr(dsl, "0x0000000010000000, // Length"));
 	free(dsl);
 
 	dsl = iasl_disassemble(f, dir, "FACP");
