@@ -15,6 +15,9 @@ static const char *const cmd_names[] = {
 	[HV_CTL_STOP] = "stop",
 	[HV_CTL_CONSOLE] = "console",
 	[HV_CTL_VCPUS] = "vcpus",
+	[HV_CTL_VMBUS] = "vmbus",
+	[HV_CTL_IC] = "ic",
+	[HV_CTL_SHUTDOWN] = "shutdown",
 };
 
 const char *hv_ctl_cmd_to_string(enum hv_ctl_cmd cmd)
@@ -33,6 +36,45 @@ static bool id_usable(struct json_object *id)
 	default:
 		return false;
 	}
+}
+
+static int parse_shutdown(struct json_object *obj, struct hv_ctl_request *req, const char **ret_err)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(obj, "reboot", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			*ret_err = "\"reboot\" must be true or false";
+			return -EINVAL;
+		}
+		req->reboot = json_object_get_boolean(v);
+	}
+	if (json_object_object_get_ex(obj, "reason", &v)) {
+		const char *s;
+
+		if (!json_object_is_type(v, json_type_string)) {
+			*ret_err = "\"reason\" must be a string";
+			return -EINVAL;
+		}
+		s = json_object_get_string(v);
+		if ((size_t)json_object_get_string_len(v) > HV_CTL_REASON_MAX ||
+		    strlen(s) != (size_t)json_object_get_string_len(v)) {
+			*ret_err = "\"reason\" is longer than 256 bytes or holds a NUL";
+			return -EINVAL;
+		}
+		memcpy(req->reason, s, strlen(s) + 1);
+	}
+	if (json_object_object_get_ex(obj, "timeout_s", &v)) {
+		int64_t t;
+
+		if (!json_object_is_type(v, json_type_int) ||
+		    (t = json_object_get_int64(v)) < 0 || t > HV_CTL_TIMEOUT_MAX) {
+			*ret_err = "\"timeout_s\" must be an integer from 0 to 86400";
+			return -EINVAL;
+		}
+		req->timeout_s = (unsigned)t;
+	}
+	return 0;
 }
 
 int hv_ctl_request_from_object(struct json_object *obj, struct hv_ctl_request *ret,
@@ -56,9 +98,17 @@ int hv_ctl_request_from_object(struct json_object *obj, struct hv_ctl_request *r
 	name = json_object_get_string(cmd);
 	for (unsigned i = 0; i < ARRAY_SIZE(cmd_names); i++) {
 		if (!strcmp(name, cmd_names[i])) {
-			ret->cmd = (enum hv_ctl_cmd)i;
-			ret->id = *ret_id;
+			struct hv_ctl_request req = { .cmd = (enum hv_ctl_cmd)i };
+			int r;
+
+			if (req.cmd == HV_CTL_SHUTDOWN) {
+				r = parse_shutdown(obj, &req, ret_err);
+				if (r < 0)
+					return r;
+			}
+			req.id = *ret_id;
 			*ret_id = NULL;
+			*ret = req;
 			return 0;
 		}
 	}

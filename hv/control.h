@@ -9,6 +9,7 @@
  * "id" is optional, any JSON scalar, and echoed back.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct json_object;
@@ -20,11 +21,24 @@ enum hv_ctl_cmd {
 	HV_CTL_STOP,
 	HV_CTL_CONSOLE, /* reply carries an fd: a stream socket to the serial port */
 	HV_CTL_VCPUS,   /* where each vCPU is: RIP, RSP, CPL ... */
+	HV_CTL_VMBUS,   /* the VMBus connection and its channels */
+	HV_CTL_IC,      /* integration services: heartbeat, time sync, KVP pairs */
+	HV_CTL_SHUTDOWN, /* ask the guest to shut down (or reboot) gracefully */
 };
+
+/* Longest "reason" a shutdown request may carry (bytes). */
+#define HV_CTL_REASON_MAX 256
+/* Longest "timeout_s" (a day). */
+#define HV_CTL_TIMEOUT_MAX 86400
 
 struct hv_ctl_request {
 	enum hv_ctl_cmd cmd;
 	struct json_object *id; /* a reference, or NULL; put with hv_ctl_request_finish() */
+	/* shutdown: "reboot" (bool), "reason" (string), "timeout_s" (0 =
+	 * wait forever; else stop the VM hard if it is still up then). */
+	bool reboot;
+	char reason[HV_CTL_REASON_MAX + 1];
+	unsigned timeout_s;
 };
 
 /*

@@ -30,6 +30,9 @@ static void test_commands(void **state)
 		{ "{\"id\":\"x\",\"cmd\":\"resume\"}", HV_CTL_RESUME },
 		{ "{\"cmd\":\"stop\"}\r", HV_CTL_STOP },
 		{ "{\"cmd\":\"console\"}", HV_CTL_CONSOLE },
+		{ "{\"cmd\":\"vmbus\"}", HV_CTL_VMBUS },
+		{ "{\"cmd\":\"ic\"}", HV_CTL_IC },
+		{ "{\"cmd\":\"shutdown\"}", HV_CTL_SHUTDOWN },
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -44,6 +47,49 @@ static void test_commands(void **state)
 				    i == 0 ? "status" : hv_ctl_cmd_to_string(ok[i].cmd));
 		hv_ctl_request_finish(&req);
 	}
+}
+
+static void test_shutdown_args(void **state)
+{
+	struct hv_ctl_request req;
+	struct json_object *id = NULL;
+	const char *err = NULL;
+	char line[600];
+	static const char *const bad[] = {
+		"{\"cmd\":\"shutdown\",\"reboot\":1}",
+		"{\"cmd\":\"shutdown\",\"reason\":5}",
+		"{\"cmd\":\"shutdown\",\"timeout_s\":-1}",
+		"{\"cmd\":\"shutdown\",\"timeout_s\":86401}",
+		"{\"cmd\":\"shutdown\",\"timeout_s\":\"10\"}",
+		"{\"cmd\":\"shutdown\",\"reason\":\"a\\u0000b\"}",
+	};
+
+	(void)state;
+	assert_int_equal(parse("{\"cmd\":\"shutdown\"}", &req, &err, &id), 0);
+	assert_false(req.reboot);
+	assert_string_equal(req.reason, "");
+	assert_int_equal(req.timeout_s, 0);
+	hv_ctl_request_finish(&req);
+	assert_int_equal(parse("{\"cmd\":\"shutdown\",\"reboot\":true,\"reason\":\"patching\","
+			       "\"timeout_s\":30,\"id\":4}", &req, &err, &id), 0);
+	assert_true(req.reboot);
+	assert_string_equal(req.reason, "patching");
+	assert_int_equal(req.timeout_s, 30);
+	hv_ctl_request_finish(&req);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err = NULL;
+		assert_int_equal(parse(bad[i], &req, &err, &id), -EINVAL);
+		assert_non_null(err);
+		json_object_put(id);
+		id = NULL;
+	}
+	/* 257 bytes of reason is one too many. */
+	snprintf(line, sizeof(line), "{\"cmd\":\"shutdown\",\"reason\":\"%0257d\"}", 0);
+	assert_int_equal(parse(line, &req, &err, &id), -EINVAL);
+	snprintf(line, sizeof(line), "{\"cmd\":\"shutdown\",\"reason\":\"%0256d\"}", 0);
+	assert_int_equal(parse(line, &req, &err, &id), 0);
+	assert_int_equal(strlen(req.reason), 256);
+	hv_ctl_request_finish(&req);
 }
 
 static void test_id_echo(void **state)
@@ -111,6 +157,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_shutdown_args),
 		cmocka_unit_test(test_id_echo),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_oversized),
