@@ -8,7 +8,9 @@
 #include "util.h"
 
 /* CPUID.0x40000003 bits (research §1.A; TLFS §2.4.4). */
+#define HV_FEAT_TIME_REF_COUNT   (1u << 1)
 #define HV_FEAT_SYNIC            (1u << 2)
+#define HV_FEAT_REFERENCE_TSC    (1u << 9)
 #define HV_FEAT_HYPERCALL        (1u << 5)
 #define HV_FEAT_VP_INDEX         (1u << 6)
 #define HV_FEAT_FREQUENCY_MSRS   (1u << 11)
@@ -98,15 +100,20 @@ int hv_hyperv_cpuid(struct hv_cpuid *c, uint32_t nvcpus)
 	r |= add_leaf(c, 0x40000002, 0, 0, 0, 0);
 	/*
 	 * Only what skyvm implements: hypercall page, VP index, frequency
-	 * MSRs and an invariant TSC.  TIME_REF_COUNT and REFERENCE_TSC are
-	 * not advertised, so Linux keeps the (reliable) TSC as clocksource
-	 * instead of an MSR read per clock read (research §1.B.8).  The SynIC
-	 * and the PostMessage / SignalEvent hypercalls carry VMBus.  Never
-	 * synthetic timers (bit 3): the LAPIC timer is cheaper here.
+	 * MSRs, an invariant TSC, the reference counter with its TSC page,
+	 * the SynIC and the PostMessage / SignalEvent hypercalls.
+	 * TIME_REF_COUNT is needed by hv_utils' time sync (hv_util.c
+	 * hv_timesync_init() wants hv_read_reference_counter); it comes with
+	 * REFERENCE_TSC, because the counter alone would make sched_clock an
+	 * MSR exit per call (drivers/clocksource/hyperv_timer.c
+	 * hv_init_clocksource(), research §1.B.8).  With TSC_INVARIANT Linux
+	 * rates the Hyper-V clocksources below the TSC and keeps the TSC.
+	 * Never synthetic timers (bit 3): the LAPIC timer is cheaper here.
 	 */
 	r |= add_leaf(c, 0x40000003,
-		      HV_FEAT_SYNIC | HV_FEAT_HYPERCALL | HV_FEAT_VP_INDEX |
-			      HV_FEAT_FREQUENCY_MSRS | HV_FEAT_TSC_INVARIANT,
+		      HV_FEAT_TIME_REF_COUNT | HV_FEAT_SYNIC | HV_FEAT_HYPERCALL |
+			      HV_FEAT_VP_INDEX | HV_FEAT_REFERENCE_TSC | HV_FEAT_FREQUENCY_MSRS |
+			      HV_FEAT_TSC_INVARIANT,
 		      HV_FEAT_EBX_POST_MESSAGES | HV_FEAT_EBX_SIGNAL_EVENTS, 0,
 		      HV_FEAT_EDX_FREQUENCY_MSRS_AVAILABLE);
 	r |= add_leaf(c, 0x40000004, HV_HINT_DEPRECATING_AEOI, 0, 0, 0);
@@ -180,6 +187,39 @@ static int hypercall_write(struct hv_hyperv *hv, uint64_t val)
 
 static void synic_deliver(struct hv_hyperv *hv, struct hv_hyperv_vp *vp);
 
+/*
+ * The reference TSC page (TLFS §12.7.3; struct ms_hyperv_tsc_page):
+ * reference time in 100 ns = ((TSC * scale) >> 64) + offset.  The guest's
+ * TSC counts from its creation at tsc_hz, so the offset is 0 and the
+ * reference time is the guest's uptime, as TIME_REF_COUNT's is.  A
+ * sequence of 0 tells the guest to use the MSR instead (no frequency).
+ */
+void hv_hyperv_tsc_page(uint64_t tsc_hz, struct hv_tsc_page *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!tsc_hz)
+		return;
+	ret->tsc_sequence = 1;
+	ret->tsc_scale = (uint64_t)(((unsigned __int128)10000000u << 64) / tsc_hz);
+	ret->tsc_offset = 0;
+}
+
+static int reference_tsc_write(struct hv_hyperv *hv, uint64_t val)
+{
+	struct hv_tsc_page page;
+	void *p;
+
+	if (val & 1) {
+		p = hv_gpa_to_host(hv->mem, PAGE_GPA(val), 4096);
+		if (!p)
+			return -EINVAL;
+		hv_hyperv_tsc_page(hv->tsc_hz, &page);
+		memcpy(p, &page, sizeof(page));
+	}
+	hv->reference_tsc = val;
+	return 0;
+}
+
 int hv_hyperv_wrmsr(struct hv_hyperv *hv, struct hv_hyperv_vp *vp, uint32_t msr, uint64_t val)
 {
 	int r = 0;
@@ -196,7 +236,7 @@ int hv_hyperv_wrmsr(struct hv_hyperv *hv, struct hv_hyperv_vp *vp, uint32_t msr,
 		r = hv->guest_os_id ? hypercall_write(hv, val) : -EINVAL;
 		break;
 	case HV_MSR_REFERENCE_TSC:
-		hv->reference_tsc = val;
+		r = reference_tsc_write(hv, val);
 		break;
 	case HV_MSR_VP_ASSIST_PAGE:
 		/* Accepted though not advertised: Linux 6.1 hv_cpu_init() writes
@@ -318,7 +358,7 @@ int hv_hyperv_post(struct hv_hyperv *hv, uint32_t vpi, uint32_t sint, uint32_t t
 		return -EINVAL;
 	pthread_mutex_lock(&hv->lock);
 	vp = vpi < hv->nvps ? hv->vps[vpi] : NULL;
-	if (!vp) {
+	if (!vp || !vp->queue) {
 		r = -EINVAL;
 	} else if (vp->nqueued >= HV_SYNIC_QUEUE_MAX) {
 		vp->dropped++;

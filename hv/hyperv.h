@@ -174,6 +174,15 @@ int hv_hyperv_cpuid(struct hv_cpuid *c, uint32_t nvcpus);
 int hv_hyperv_rdmsr(struct hv_hyperv *hv, struct hv_hyperv_vp *vp, uint32_t msr, uint64_t *ret);
 int hv_hyperv_wrmsr(struct hv_hyperv *hv, struct hv_hyperv_vp *vp, uint32_t msr, uint64_t val);
 
+/* The reference TSC page's contents (TLFS §12.7.3). */
+struct hv_tsc_page {
+	uint32_t tsc_sequence;
+	uint32_t reserved;
+	uint64_t tsc_scale;
+	int64_t tsc_offset;
+};
+void hv_hyperv_tsc_page(uint64_t tsc_hz, struct hv_tsc_page *ret);
+
 /* The code put in the guest's hypercall page; returns its length. */
 unsigned hv_hyperv_hypercall_code(uint8_t *buf, unsigned max);
 

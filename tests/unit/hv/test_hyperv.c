@@ -35,6 +35,11 @@ static void test_cpuid_leaves(void **state)
 	assert_true(e->eax & (1u << 6));
 	assert_true(e->eax & (1u << 11));
 	assert_true(e->edx & (1u << 8));
+	/* SynIC, reference counter + TSC page, and the two hypercalls. */
+	assert_true(e->eax & (1u << 1));
+	assert_true(e->eax & (1u << 2));
+	assert_true(e->eax & (1u << 9));
+	assert_int_equal(e->ebx, (1u << 4) | (1u << 5));
 	/* Never: SynIC timers, partition id privilege, root partition. */
 	assert_false(e->eax & (1u << 3));
 	assert_false(e->ebx & (1u << 1));
@@ -91,6 +96,23 @@ static void test_msrs(void **state)
 	assert_int_equal(hv_hyperv_wrmsr(&hv, &vp, HV_MSR_GUEST_OS_ID, 0), 0);
 	assert_int_equal(hv_hyperv_rdmsr(&hv, &vp, HV_MSR_HYPERCALL, &v), 0);
 	assert_int_equal(v & 1, 0);
+	/* The reference TSC page: sequence 1, scale = 10^7 * 2^64 / tsc_hz,
+	 * so ((tsc * scale) >> 64) counts 100 ns units. */
+	assert_int_equal(hv_hyperv_wrmsr(&hv, &vp, HV_MSR_REFERENCE_TSC, 0x6000 | 1), 0);
+	{
+		struct hv_tsc_page pg;
+		uint64_t tsc = 2100000000ull * 3; /* 3 s */
+
+		memcpy(&pg, mem.host + 0x6000, sizeof(pg));
+		assert_int_equal(pg.tsc_sequence, 1);
+		assert_int_equal(pg.tsc_offset, 0);
+		assert_int_equal(pg.tsc_scale, 87841638446235960ull); /* floor(2^64 / 210) */
+		assert_true((uint64_t)(((unsigned __int128)tsc * pg.tsc_scale) >> 64) >= 29999999);
+		assert_true((uint64_t)(((unsigned __int128)tsc * pg.tsc_scale) >> 64) <= 30000000);
+	}
+	assert_int_equal(hv_hyperv_wrmsr(&hv, &vp, HV_MSR_REFERENCE_TSC, (64ull << 20) | 1), -EINVAL);
+	assert_int_equal(hv_hyperv_rdmsr(&hv, &vp, HV_MSR_REFERENCE_TSC, &v), 0);
+	assert_int_equal(v, 0x6001);
 	/* VP assist is accepted though not advertised. */
 	assert_int_equal(hv_hyperv_wrmsr(&hv, &vp, HV_MSR_VP_ASSIST_PAGE, 0x7001), 0);
 
