@@ -41,6 +41,8 @@ static void pio_unhandled(struct hv_vcpu *vcpu, uint16_t port, bool is_write, ui
  */
 static void hypercall(struct hv_vcpu *vcpu)
 {
+	struct hv_vm *vm = vcpu->vm;
+	uint64_t t0 = now_ns(), code;
 	struct kvm_regs r;
 
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
@@ -55,6 +57,14 @@ static void hypercall(struct hv_vcpu *vcpu)
 	 * (complete_fast_pio_out), so these registers survive. */
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
 		log_err("vcpu %u: cannot return a hypercall status: %m", vcpu->index);
+	/* Host-side cost per call, for the benchmark (tests/bench/vmbus.py). */
+	code = r.rcx & 0xffff;
+	if (code == HVCALL_POST_MESSAGE || code == HVCALL_SIGNAL_EVENT) {
+		unsigned k = code == HVCALL_SIGNAL_EVENT;
+
+		atomic_fetch_add_explicit(&vm->hypercall_ns[k], now_ns() - t0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&vm->hypercall_n[k], 1, memory_order_relaxed);
+	}
 }
 
 static void acpi_sleep_write(struct hv_vcpu *vcpu, uint8_t v)

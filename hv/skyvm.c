@@ -28,6 +28,8 @@
 #include "loop.h"
 #include "serial.h"
 #include "vm.h"
+#include "vmbus-ic.h"
+#include "vmbus.h"
 
 LOG_SCOPE("skyvm");
 
@@ -76,6 +78,10 @@ struct skyvm {
 
 	pthread_mutex_t consoles_lock; /* consoles[] is read on vCPU threads */
 	struct console *consoles[SKYVM_MAX_CONSOLES];
+
+	/* A graceful shutdown the operator asked for, and its deadline. */
+	struct loop_source *shutdown_timer;
+	unsigned shutdown_timeout_s;
 };
 
 static void usage(FILE *f)
@@ -94,6 +100,7 @@ static void usage(FILE *f)
 		"  -C, --control PATH       control socket (JSON lines) at PATH\n"
 		"  -n, --name NAME          VM name shown in status\n"
 		"      --no-reboot          exit when the guest resets instead of rebooting\n"
+		"      --vmbus-echo         offer the VMBus echo device (tests, benchmarks)\n"
 		"  -h, --help               show this help\n\n"
 		"Exit status: 0 guest powered off or stopped; 1 host failure; 2 guest triple\n"
 		"fault; 3 KVM internal error; 64 usage error; 65 bad kernel or initrd;\n"
@@ -308,6 +315,159 @@ static struct json_object *status_json(struct skyvm *sky)
 	return o;
 }
 
+static struct json_object *guid_json(const struct hv_guid *g)
+{
+	char buf[37];
+
+	hv_guid_format(g, buf);
+	return json_object_new_string(buf);
+}
+
+static void add_channel(struct hv_vmbus_channel *ch, void *data)
+{
+	struct json_object *arr = data, *c = json_object_new_object();
+	const struct hv_vmbus_offer *offer = hv_vmbus_channel_offer(ch);
+
+	json_object_object_add(c, "relid", json_object_new_int((int)hv_vmbus_channel_relid(ch)));
+	json_object_object_add(c, "device", json_object_new_string(hv_vmbus_channel_name(ch)));
+	json_object_object_add(c, "class", guid_json(&offer->if_type));
+	json_object_object_add(c, "instance", guid_json(&offer->if_instance));
+	json_object_object_add(c, "open", json_object_new_boolean(hv_vmbus_channel_is_open(ch)));
+	json_object_array_add(arr, c);
+}
+
+static struct json_object *vmbus_json(struct hv_vm *vm)
+{
+	struct json_object *o = json_object_new_object(), *chans = json_object_new_array(), *st;
+	struct hv_vmbus *vb = hv_vm_vmbus(vm);
+	struct hv_vm_vmbus_stats s;
+	uint32_t v = hv_vmbus_version(vb);
+	char ver[16];
+
+	json_object_object_add(o, "state",
+			       json_object_new_string(hv_vmbus_state_to_string(hv_vmbus_get_state(vb))));
+	snprintf(ver, sizeof(ver), "%u.%u", v >> 16, v & 0xffff);
+	json_object_object_add(o, "version", v ? json_object_new_string(ver) : NULL);
+	json_object_object_add(o, "guest_errors", json_object_new_uint64(hv_vmbus_errors(vb)));
+	hv_vmbus_for_each_channel(vb, add_channel, chans);
+	json_object_object_add(o, "channels", chans);
+	hv_vm_get_vmbus_stats(vm, &s);
+	st = json_object_new_object();
+	json_object_object_add(st, "hypercalls", json_object_new_uint64(s.hypercalls));
+	json_object_object_add(st, "failed_hypercalls", json_object_new_uint64(s.bad_hypercalls));
+	json_object_object_add(st, "messages_from_guest", json_object_new_uint64(s.posts));
+	json_object_object_add(st, "events_from_guest", json_object_new_uint64(s.signals));
+	json_object_object_add(st, "insufficient_buffers", json_object_new_uint64(s.busy));
+	json_object_object_add(st, "messages_to_guest", json_object_new_uint64(s.messages_delivered));
+	json_object_object_add(st, "messages_dropped", json_object_new_uint64(s.messages_dropped));
+	json_object_object_add(st, "eoms", json_object_new_uint64(s.eoms));
+	json_object_object_add(st, "post_message_calls", json_object_new_uint64(s.post_message_calls));
+	json_object_object_add(st, "post_message_ns", json_object_new_uint64(s.post_message_ns));
+	json_object_object_add(st, "signal_event_calls", json_object_new_uint64(s.signal_event_calls));
+	json_object_object_add(st, "signal_event_ns", json_object_new_uint64(s.signal_event_ns));
+	json_object_object_add(o, "stats", st);
+	return o;
+}
+
+static void add_kvp(const char *pool, const char *key, const char *value, void *data)
+{
+	struct json_object *pools = data, *p;
+
+	if (!json_object_object_get_ex(pools, pool, &p)) {
+		p = json_object_new_object();
+		json_object_object_add(pools, pool, p);
+	}
+	json_object_object_add(p, key, json_object_new_string(value));
+}
+
+static struct json_object *ic_json(struct hv_vm *vm)
+{
+	struct json_object *o = json_object_new_object(), *kvp = json_object_new_object();
+	struct hv_ic *ic = hv_vm_ic(vm);
+	struct hv_ic_status st;
+	uint64_t now = now_ns();
+
+	hv_ic_get_status(ic, &st);
+	for (unsigned k = 0; k < HV_IC_COUNT; k++) {
+		const struct hv_ic_service_status *s = &st.svc[k];
+		struct json_object *j = json_object_new_object();
+		char ver[16];
+
+		json_object_object_add(j, "open", json_object_new_boolean(s->open));
+		json_object_object_add(j, "negotiated", json_object_new_boolean(s->negotiated));
+		if (s->negotiated) {
+			snprintf(ver, sizeof(ver), "%u.%u", s->message_version >> 16,
+				 s->message_version & 0xffff);
+			json_object_object_add(j, "version", json_object_new_string(ver));
+		}
+		json_object_object_add(j, "requests", json_object_new_uint64(s->requests));
+		json_object_object_add(j, "responses", json_object_new_uint64(s->responses));
+		json_object_object_add(j, "errors", json_object_new_uint64(s->errors));
+		if (k == HV_IC_HEARTBEAT) {
+			json_object_object_add(j, "sequence", json_object_new_uint64(st.heartbeat_seq));
+			if (st.heartbeat_last_ns)
+				json_object_object_add(j, "age_ms",
+						       json_object_new_uint64((now - st.heartbeat_last_ns) / 1000000));
+		} else if (k == HV_IC_TIMESYNC) {
+			json_object_object_add(j, "samples", json_object_new_uint64(st.timesync_samples));
+		} else if (k == HV_IC_KVP) {
+			json_object_object_add(j, "pairs", json_object_new_int((int)st.kvp_pairs));
+		}
+		json_object_object_add(o, hv_ic_kind_to_string((enum hv_ic_kind)k), j);
+	}
+	hv_ic_kvp_for_each(ic, add_kvp, kvp);
+	json_object_object_add(o, "kvp_pairs", kvp);
+	return o;
+}
+
+static void shutdown_deadline(struct loop *l, void *data)
+{
+	struct skyvm *sky = data;
+
+	(void)l;
+	if (!sky->vm)
+		return;
+	log_warn("the guest did not shut down within %u s of the request; stopping it",
+		 sky->shutdown_timeout_s);
+	sky->no_reboot = true;
+	hv_vm_request_end(sky->vm, HV_END_STOP);
+}
+
+static int request_shutdown(struct skyvm *sky, const struct hv_ctl_request *req, const char **err)
+{
+	const char *reason = req->reason[0] ? req->reason : "shutdown requested by the host operator";
+	int r;
+
+	r = hv_ic_request_shutdown(hv_vm_ic(sky->vm), req->reboot, reason);
+	if (r == -ENOTCONN) {
+		*err = "the guest's shutdown integration service is not connected";
+		return r;
+	}
+	if (r == -EBUSY) {
+		*err = "a shutdown request is already waiting for the guest's answer";
+		return r;
+	}
+	if (r < 0) {
+		*err = "cannot send the shutdown request";
+		return r;
+	}
+	log_info("asked the guest to %s: %s", req->reboot ? "restart" : "shut down", reason);
+	/* A restart comes back as an ACPI reset: let it reboot in place. */
+	sky->no_reboot = !req->reboot;
+	if (req->timeout_s) {
+		sky->shutdown_timeout_s = req->timeout_s;
+		if (!sky->shutdown_timer)
+			r = loop_add_timer(sky->loop, (uint64_t)req->timeout_s * 1000000000ull, 0,
+					   shutdown_deadline, sky, &sky->shutdown_timer);
+		else
+			r = loop_timer_set(sky->shutdown_timer,
+					   (uint64_t)req->timeout_s * 1000000000ull, 0);
+		if (r < 0)
+			log_errno(LOG_WARN, r, "cannot arm the shutdown deadline");
+	}
+	return 0;
+}
+
 static void client_close(struct client *c)
 {
 	loop_source_remove(c->src);
@@ -367,6 +527,26 @@ static void client_handle(struct client *c, const struct hv_ctl_request *req, st
 			return;
 		}
 		client_reply(c, hv_ctl_reply_ok(id, vcpus_json(sky->vm)), NULL, 0);
+		return;
+	case HV_CTL_VMBUS:
+	case HV_CTL_IC:
+	case HV_CTL_SHUTDOWN:
+		if (!sky->vm || !hv_vm_vmbus(sky->vm)) {
+			client_reply(c, hv_ctl_reply_error(id, "the VM is not running"), NULL, 0);
+			return;
+		}
+		if (req->cmd == HV_CTL_VMBUS) {
+			client_reply(c, hv_ctl_reply_ok(id, vmbus_json(sky->vm)), NULL, 0);
+		} else if (req->cmd == HV_CTL_IC) {
+			client_reply(c, hv_ctl_reply_ok(id, ic_json(sky->vm)), NULL, 0);
+		} else {
+			const char *err = NULL;
+
+			if (request_shutdown(sky, req, &err) < 0)
+				client_reply(c, hv_ctl_reply_error(id, err), NULL, 0);
+			else
+				client_reply(c, hv_ctl_reply_ok(id, NULL), NULL, 0);
+		}
 		return;
 	case HV_CTL_CONSOLE:
 		r = console_new(sky, &fd);
@@ -590,7 +770,7 @@ static int setup_error_status(int r)
 
 static int parse_args(int argc, char **argv, struct skyvm *sky)
 {
-	enum { OPT_CPU_FEATURES = 0x100, OPT_DEBUGCON, OPT_NO_REBOOT };
+	enum { OPT_CPU_FEATURES = 0x100, OPT_DEBUGCON, OPT_NO_REBOOT, OPT_VMBUS_ECHO };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -604,6 +784,7 @@ static int parse_args(int argc, char **argv, struct skyvm *sky)
 		{ "control", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+		{ "vmbus-echo", no_argument, NULL, OPT_VMBUS_ECHO },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -646,6 +827,7 @@ static int parse_args(int argc, char **argv, struct skyvm *sky)
 		case 'C': sky->control_path = optarg; break;
 		case 'n': sky->name = optarg; break;
 		case OPT_NO_REBOOT: sky->no_reboot = true; break;
+		case OPT_VMBUS_ECHO: sky->cfg.vmbus_echo = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -786,6 +968,8 @@ int main(int argc, char **argv)
 		log_completions(sky.vm);
 		hv_vm_free(sky.vm);
 		sky.vm = NULL;
+		if (sky.shutdown_timer)
+			loop_timer_set(sky.shutdown_timer, LOOP_TIMER_OFF, 0);
 		if (sky.end != HV_END_RESET || sky.no_reboot)
 			break;
 		log_info("rebooting");

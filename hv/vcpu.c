@@ -518,12 +518,17 @@ void hv_vcpu_kick(struct hv_vcpu *vcpu)
 	pthread_kill(vcpu->thread, HV_SIG_KICK);
 }
 
-void hv_vcpu_finish(struct hv_vcpu *vcpu)
+void hv_vcpu_stop_thread(struct hv_vcpu *vcpu)
 {
 	if (vcpu->thread_started) {
 		pthread_join(vcpu->thread, NULL);
 		vcpu->thread_started = false;
 	}
+}
+
+void hv_vcpu_finish(struct hv_vcpu *vcpu)
+{
+	hv_vcpu_stop_thread(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->vm->run_size);
 	vcpu->run = NULL;

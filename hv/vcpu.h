@@ -11,6 +11,8 @@ int hv_vcpu_init(struct hv_vm *vm, struct hv_vcpu *vcpu, unsigned index);
 int hv_vcpu_start_thread(struct hv_vcpu *vcpu);
 /* Make KVM_RUN return soon so the thread looks at the VM state. */
 void hv_vcpu_kick(struct hv_vcpu *vcpu);
+/* Join the thread (the VM must be stopping); accepts a vCPU never started. */
+void hv_vcpu_stop_thread(struct hv_vcpu *vcpu);
 /* Join the thread (the VM must be stopping) and release the vCPU. */
 void hv_vcpu_finish(struct hv_vcpu *vcpu);
 /* Called by the mailbox with vm->lock held: start AP apic_id at rip.

@@ -17,6 +17,21 @@
 #include "xsave.h"
 
 struct hv_insn_cpu;
+struct hv_vmbus;
+struct hv_ic;
+struct hv_vmbus_echo;
+struct loop_source;
+struct aml_buf;
+
+/* A HvPostMessage waiting for the loop thread (vm-vmbus.c). */
+struct hv_vm_vmbus_msg {
+	uint32_t conn_id;
+	uint32_t len;
+	uint8_t payload[240];
+};
+/* Messages queued before HvPostMessage answers INSUFFICIENT_BUFFERS
+ * (research §1.C.14: at least 16, FIFO). */
+#define HV_VM_VMBUS_QUEUE 64
 
 struct hv_vcpu {
 	struct hv_vm *vm;
@@ -78,6 +93,22 @@ struct hv_vm {
 	struct hv_hyperv hyperv;
 	bool hyperv_init;
 
+	/* VMBus host (vm-vmbus.c): the bus and ICs belong to the loop thread;
+	 * vCPU threads fill the queue and event bits and poke vmbus_efd. */
+	struct hv_vmbus *vmbus;
+	struct hv_ic *ic;
+	struct hv_vmbus_echo *echo;
+	int vmbus_efd;
+	struct loop_source *vmbus_src;
+	pthread_mutex_t vmbus_lock; /* the queue */
+	bool vmbus_lock_init;
+	struct hv_vm_vmbus_msg *vmbus_q;
+	unsigned vmbus_qhead, vmbus_qlen;
+	atomic_uint_fast64_t vmbus_events[2048 / 64]; /* by relid */
+	atomic_uint_fast64_t vmbus_posts, vmbus_signals, vmbus_busy;
+	/* Time in the hypercall exit handler: [0] HvPostMessage, [1] HvSignalEvent. */
+	atomic_uint_fast64_t hypercall_ns[2], hypercall_n[2];
+
 	/* Completion of refused instructions (complete.c). */
 	struct hv_xsave_layout xsave_layout;
 	bool xsave_ok;
@@ -93,6 +124,12 @@ bool hv_vcpu_complete_insn(struct hv_vcpu *vcpu);
 /* Copy between our CPUID table and KVM's (vm.c). */
 int hv_cpuid_from_kvm(struct hv_cpuid *c, const struct kvm_cpuid2 *kc);
 int hv_cpuid_to_kvm(const struct hv_cpuid *c, struct kvm_cpuid2 **ret);
+
+/* vm-vmbus.c: set up / tear down the VMBus host and ICs (teardown after
+ * the vCPU threads have stopped); the DSDT's VMBus device. */
+int hv_vm_vmbus_setup(struct hv_vm *vm);
+void hv_vm_vmbus_teardown(struct hv_vm *vm);
+int hv_vm_dsdt_vmbus(struct aml_buf *b, void *data);
 
 /* platform.c: the boot platform's port I/O and MMIO devices. */
 void hv_platform_pio(struct hv_vcpu *vcpu, uint16_t port, bool is_write, uint8_t *data,

@@ -288,6 +288,7 @@ static int vm_load_boot_data(struct hv_vm *vm, const struct hv_vm_config *cfg, c
 	struct hv_acpi_config acfg = {
 		.ncpus = cfg->ncpus,
 		.mp_wakeup_gpa = HV_MP_MAILBOX_GPA,
+		.dsdt_extra = hv_vm_dsdt_vmbus,
 	};
 	uint64_t rsdp = 0, initrd_gpa = 0;
 	int r;
@@ -381,7 +382,7 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 	if (!vm)
 		return -ENOMEM;
 	vm->cfg = *cfg;
-	vm->kvm_fd = vm->vm_fd = vm->mem_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->vmbus_efd = -1;
 	vm->state = HV_VM_PAUSED;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -478,6 +479,11 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 			msg = "cannot create a vCPU";
 			goto fail;
 		}
+	}
+	r = hv_vm_vmbus_setup(vm);
+	if (r < 0) {
+		msg = "cannot set up the VMBus host";
+		goto fail;
 	}
 	r = vm_join_memslots(vm);
 	if (r < 0) {
@@ -588,6 +594,12 @@ void hv_vm_free(struct hv_vm *vm)
 		pthread_cond_broadcast(&vm->cond);
 		pthread_mutex_unlock(&vm->lock);
 		vm_kick_all(vm);
+		for (unsigned i = 0; i < vm->ncpus; i++)
+			hv_vcpu_stop_thread(&vm->vcpus[i]);
+	}
+	/* Devices may still post to VPs while closing: before the VPs go. */
+	hv_vm_vmbus_teardown(vm);
+	if (vm->vcpus) {
 		for (unsigned i = 0; i < vm->ncpus; i++)
 			hv_vcpu_finish(&vm->vcpus[i]);
 		free(vm->vcpus);

@@ -52,6 +52,8 @@ struct hv_vm_config {
 	const char *initrd_path; /* may be NULL */
 	const char *cmdline;     /* may be NULL */
 	struct hv_cpuid_mask cpuid_mask;
+	/* Offer the VMBus echo device (tests and benchmarks, hv/vmbus-echo.h). */
+	bool vmbus_echo;
 	struct loop *loop;
 	/* Called on the loop thread once, when the VM has ended. */
 	void (*on_exit)(struct hv_vm *vm, enum hv_vm_end end, void *data);
@@ -59,6 +61,9 @@ struct hv_vm_config {
 	void (*serial_tx)(const uint8_t *buf, size_t len, void *data);
 	/* Bytes the guest writes to port 0xe9 (debugcon); may be NULL. */
 	void (*debugcon_tx)(uint8_t byte, void *data);
+	/* The guest answered a graceful shutdown request (hv_ic); may be NULL.
+	 * Called on the loop thread. */
+	void (*on_shutdown_ack)(struct hv_vm *vm, bool accepted, void *data);
 	void *data;
 };
 
@@ -116,3 +121,15 @@ struct hv_vm_completions {
 };
 void hv_vm_get_completions(struct hv_vm *vm, struct hv_vm_completions *ret,
 			   void (*fn)(const char *mnemonic, uint64_t count, void *data), void *data);
+
+/* The VMBus host and the integration services (NULL without a loop). */
+struct hv_vmbus *hv_vm_vmbus(struct hv_vm *vm);
+struct hv_ic *hv_vm_ic(struct hv_vm *vm);
+struct hv_vm_vmbus_stats {
+	uint64_t hypercalls, bad_hypercalls;
+	uint64_t posts, signals, busy; /* HvPostMessage accepted / HvSignalEvent / INSUFFICIENT_BUFFERS */
+	uint64_t messages_delivered, messages_dropped, eoms; /* SynIC, all VPs */
+	/* Host time spent handling the exits, from KVM_GET_REGS to KVM_SET_REGS. */
+	uint64_t post_message_calls, post_message_ns, signal_event_calls, signal_event_ns;
+};
+void hv_vm_get_vmbus_stats(struct hv_vm *vm, struct hv_vm_vmbus_stats *ret);
