@@ -25,13 +25,18 @@ struct idt_gate {
 };
 
 /* Vectors >= 32 are outside the limit: a stray interrupt becomes #GP with
- * error code (vector << 3) | 2, which exception_handler() reports. */
-static struct idt_gate idt[32] __noinit;
+ * error code (vector << 3) | 2, which exception_handler() reports.  Only
+ * idt_set_interrupt() (the VMBus client) widens the limit to all 256. */
+static struct idt_gate idt[256] __noinit;
 
-static const struct {
+struct idt_desc {
 	uint16_t limit;
 	uint64_t base;
-} __attribute__((packed)) idt_desc = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+} __attribute__((packed));
+
+static const struct idt_desc idt_desc = { 32 * sizeof(idt[0]) - 1, (uint64_t)(uintptr_t)idt };
+static const struct idt_desc idt_desc_full = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+static bool idt_full;
 
 extern uint64_t pml4[];
 
@@ -48,6 +53,27 @@ void idt_init(void)
 			.offset2 = (uint32_t)(a >> 32),
 		};
 	}
+}
+
+/* An interrupt gate (DPL 0) for vector v >= 32, and this CPU's IDT limit
+ * widened to all 256 vectors: the others are not present, so a stray
+ * interrupt becomes #NP (exception 11) with error code (vector << 3) | 2. */
+void idt_set_interrupt(uint8_t v, void (*handler)(void))
+{
+	uint64_t a = (uint64_t)(uintptr_t)handler;
+
+	if (!idt_full) {
+		memset(&idt[32], 0, sizeof(idt) - 32 * sizeof(idt[0]));
+		idt_full = true;
+	}
+	idt[v] = (struct idt_gate){
+		.offset0 = (uint16_t)a,
+		.selector = KERNEL_CS,
+		.type = 0x8e,
+		.offset1 = (uint16_t)(a >> 16),
+		.offset2 = (uint32_t)(a >> 32),
+	};
+	asm volatile("lidt %0" : : "m"(idt_desc_full) : "memory");
 }
 
 void *user_stack_top(uint32_t index)

@@ -155,6 +155,7 @@ __printf(1, 2) void kprintf(const char *fmt, ...);
 
 /* cpu.c */
 void idt_init(void);
+void idt_set_interrupt(uint8_t vector, void (*handler)(void));
 void cpu_init(struct cpu *c, uint32_t index);
 void *user_stack_top(uint32_t index);
 

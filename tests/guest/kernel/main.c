@@ -6,6 +6,7 @@
  */
 #include "checksum.h"
 #include "kernel.h"
+#include "vmbus.h"
 
 #define E820_MAX 128
 #define CMDLINE_MAX 4096
@@ -20,6 +21,7 @@ struct options {
 	uint32_t cpus; /* 0: all */
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
 	bool panic, noexit, reboot, echo, insn_test;
+	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile" */
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -128,6 +130,11 @@ static void options_parse(struct options *o)
 			o->echo = true;
 		} else if (word_is(s, end, "insn-test")) {
 			o->insn_test = true;
+		} else if (word_is(s, end, "vmbus")) {
+			o->vmbus = 1;
+		} else if (word_is(s, eq, "vmbus") && eq < end) {
+			if (word_is(eq + 1, end, "hostile"))
+				o->vmbus = 2;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;
@@ -252,6 +259,19 @@ static void echo_lines(void)
 	}
 }
 
+/* "vmbus": the VMBus client (vmbus.c) takes over after the workload,
+ * with the fill region as its memory; it never returns. */
+static __noreturn void run_vmbus(const struct acpi_info *acpi, bool hostile)
+{
+	struct vmbus_config c = { .acpi = acpi, .hostile = hostile };
+
+	c.mem_base = fill_region(&c.mem_size);
+	for (uint32_t i = 0; i < n_e820; i++)
+		if (e820[i].type == 1 && e820[i].addr + e820[i].size > c.ram_end)
+			c.ram_end = e820[i].addr + e820[i].size;
+	vmbus_main(&c);
+}
+
 __noreturn void kmain(uint32_t kind, uint64_t ptr);
 
 void kmain(uint32_t kind, uint64_t ptr)
@@ -303,6 +323,8 @@ void kmain(uint32_t kind, uint64_t ptr)
 	ncpus = smp_boot(&acpi, o.cpus);
 
 	workload(&o, ncpus);
+	if (o.vmbus)
+		run_vmbus(&acpi, o.vmbus == 2);
 	if (o.echo)
 		echo_lines();
 	if (o.reboot)
