@@ -39,8 +39,11 @@ echo "SKYLIGHT-LINUX-INIT uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r
 for m in $(cat /modules.list); do
 	if insmod "/$m" 2>/tmp/err; then echo "module $m: loaded"; else echo "module $m: $(cat /tmp/err)"; fi
 done
+sleep 1
 echo "vmbus devices: $(ls /sys/bus/vmbus/devices 2>/dev/null | tr '\n' ' ')"
 echo "SKYLIGHT-LINUX-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
+# skylight.hold=1: stay up so the host can look at the bus (test_linux_vmbus.py).
+if grep -q skylight.hold=1 /proc/cmdline; then while :; do sleep 60; done; fi
 poweroff -f
 """
 
@@ -122,7 +125,7 @@ def main():
     entries.append(("bin/busybox", stat.S_IFREG | 0o755,
                     open(os.path.join(root, "bin", "busybox"), "rb").read()))
     for applet in ("sh", "mount", "cat", "cut", "echo", "ls", "tr", "uname", "insmod",
-                   "poweroff", "sleep", "dmesg"):
+                   "poweroff", "sleep", "dmesg", "grep"):
         entries.append((f"bin/{applet}", stat.S_IFLNK | 0o777, "busybox"))
     moddir = os.path.join(root, "lib", "modules", version, "kernel")
     have = []
