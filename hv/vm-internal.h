@@ -93,6 +93,13 @@ struct hv_vm {
 	struct hv_hyperv hyperv;
 	bool hyperv_init;
 
+	/* Device memory (vm.c: hv_vm_map_vram()), loop thread only. */
+	int vram_fd;
+	uint8_t *vram;
+	size_t vram_size;
+	bool vram_mapped;
+	uint64_t vram_gpa;
+
 	/* VMBus host (vm-vmbus.c): the bus and ICs belong to the loop thread;
 	 * vCPU threads fill the queue and event bits and poke vmbus_efd. */
 	struct hv_vmbus *vmbus;

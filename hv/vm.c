@@ -114,6 +114,75 @@ static int vm_register_memslots(struct hv_vm *vm)
 	return r;
 }
 
+/*
+ * Device memory (the synthetic video VRAM): a memfd of its own, which the
+ * guest places inside the VMBus MMIO window (hyperv_drm picks the GPA and
+ * reports it, research §1.D.17).  Viewers get the fd; KVM gets a memslot
+ * wherever the guest put it.
+ */
+#define VRAM_SLOT 2
+
+static int vm_setup_vram(struct hv_vm *vm, uint64_t size)
+{
+	void *host;
+
+	vm->vram_fd = -1;
+	if (!size)
+		return 0;
+	if (size > HV_VMBUS_MMIO_SIZE || size & 0xfffff)
+		return -EINVAL;
+	vm->vram_fd = memfd_create("skyvm-vram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (vm->vram_fd < 0)
+		return -errno;
+	if (ftruncate(vm->vram_fd, (off_t)size) < 0)
+		return -errno;
+	/* Its size never changes: viewers may map it without fearing SIGBUS. */
+	if (fcntl(vm->vram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		return -errno;
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vram_fd, 0);
+	if (host == MAP_FAILED)
+		return -errno;
+	vm->vram = host;
+	vm->vram_size = size;
+	return 0;
+}
+
+int hv_vm_vram(struct hv_vm *vm, int *ret_fd, uint8_t **ret_host, size_t *ret_size)
+{
+	if (!vm->vram)
+		return -ENODEV;
+	*ret_fd = vm->vram_fd;
+	*ret_host = vm->vram;
+	*ret_size = vm->vram_size;
+	return 0;
+}
+
+int hv_vm_map_vram(struct hv_vm *vm, uint64_t gpa)
+{
+	int r;
+
+	if (!vm->vram)
+		return -ENODEV;
+	if (gpa & 0xfff || gpa < HV_VMBUS_MMIO_GPA ||
+	    gpa - HV_VMBUS_MMIO_GPA > HV_VMBUS_MMIO_SIZE - vm->vram_size)
+		return -ERANGE;
+	if (vm->vram_mapped && vm->vram_gpa == gpa)
+		return 0;
+	if (vm->vram_mapped) {
+		/* A slot moves by being deleted and created again. */
+		r = vm_set_memslot(vm, VRAM_SLOT, vm->vram_gpa, 0, vm->vram);
+		if (r < 0)
+			return r;
+		vm->vram_mapped = false;
+	}
+	r = vm_set_memslot(vm, VRAM_SLOT, gpa, vm->vram_size, vm->vram);
+	if (r < 0)
+		return r;
+	vm->vram_mapped = true;
+	vm->vram_gpa = gpa;
+	return 0;
+}
+
 static void *memslot_thread(void *arg)
 {
 	struct hv_vm *vm = arg;
@@ -382,7 +451,7 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 	if (!vm)
 		return -ENOMEM;
 	vm->cfg = *cfg;
-	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->vmbus_efd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->mem_fd = vm->vmbus_efd = vm->vram_fd = -1;
 	vm->state = HV_VM_PAUSED;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -442,6 +511,11 @@ int hv_vm_new(const struct hv_vm_config *cfg, struct hv_vm **ret, const char **r
 	r = vm_setup_memory(vm, cfg->mem_size);
 	if (r < 0) {
 		msg = "cannot allocate guest RAM";
+		goto fail;
+	}
+	r = vm_setup_vram(vm, cfg->vram_size);
+	if (r < 0) {
+		msg = "cannot allocate the video memory";
 		goto fail;
 	}
 	vm->ncompletion_slots = hv_insn_mnemonic_count();
@@ -610,6 +684,10 @@ void hv_vm_free(struct hv_vm *vm)
 		hv_hyperv_finish(&vm->hyperv);
 	if (vm->mem.host)
 		munmap(vm->mem.host, vm->mem.size);
+	if (vm->vram)
+		munmap(vm->vram, vm->vram_size);
+	if (vm->vram_fd >= 0)
+		close(vm->vram_fd);
 	closep(&vm->mem_fd);
 	closep(&vm->vm_fd);
 	closep(&vm->kvm_fd);

@@ -52,6 +52,9 @@ struct hv_vm_config {
 	const char *initrd_path; /* may be NULL */
 	const char *cmdline;     /* may be NULL */
 	struct hv_cpuid_mask cpuid_mask;
+	/* Bytes of device memory (VRAM) to create, a multiple of 1 MiB, at
+	 * most HV_VMBUS_MMIO_SIZE; 0 for none. */
+	uint64_t vram_size;
 	/* Offer the VMBus echo device (tests and benchmarks, hv/vmbus-echo.h). */
 	bool vmbus_echo;
 	struct loop *loop;
@@ -133,3 +136,10 @@ struct hv_vm_vmbus_stats {
 	uint64_t post_message_calls, post_message_ns, signal_event_calls, signal_event_ns;
 };
 void hv_vm_get_vmbus_stats(struct hv_vm *vm, struct hv_vm_vmbus_stats *ret);
+
+/* The VRAM memfd, its host mapping and size; -ENODEV without one. */
+int hv_vm_vram(struct hv_vm *vm, int *ret_fd, uint8_t **ret_host, size_t *ret_size);
+/* Back guest-physical [gpa, gpa + VRAM size) with the VRAM, moving it if it
+ * was elsewhere (loop thread).  gpa must be page-aligned and the range
+ * inside the VMBus MMIO window: -ERANGE otherwise. */
+int hv_vm_map_vram(struct hv_vm *vm, uint64_t gpa);

@@ -129,7 +129,7 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     args = ap.parse_args()
 
-    skyvm = os.path.join(args.build, "hv", "skyvm")
+    skyvm = os.path.join(args.build, "skyvm", "skyvm")
     guest = os.path.join(args.build, "tests", "guest", "skylight-test-guest.elf")
     mem_mib = int(args.mem.rstrip("M"))
 
