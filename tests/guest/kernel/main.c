@@ -21,7 +21,7 @@ struct options {
 	uint32_t cpus; /* 0: all */
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
 	bool panic, noexit, reboot, echo, insn_test;
-	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile" */
+	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile", 3 "vmbus=bench" */
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -135,6 +135,8 @@ static void options_parse(struct options *o)
 		} else if (word_is(s, eq, "vmbus") && eq < end) {
 			if (word_is(eq + 1, end, "hostile"))
 				o->vmbus = 2;
+			else if (word_is(eq + 1, end, "bench"))
+				o->vmbus = 3;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;
@@ -261,9 +263,9 @@ static void echo_lines(void)
 
 /* "vmbus": the VMBus client (vmbus.c) takes over after the workload,
  * with the fill region as its memory; it never returns. */
-static __noreturn void run_vmbus(const struct acpi_info *acpi, bool hostile)
+static __noreturn void run_vmbus(const struct acpi_info *acpi, uint8_t mode)
 {
-	struct vmbus_config c = { .acpi = acpi, .hostile = hostile };
+	struct vmbus_config c = { .acpi = acpi, .hostile = mode == 2, .bench = mode == 3 };
 
 	c.mem_base = fill_region(&c.mem_size);
 	for (uint32_t i = 0; i < n_e820; i++)
@@ -324,7 +326,7 @@ void kmain(uint32_t kind, uint64_t ptr)
 
 	workload(&o, ncpus);
 	if (o.vmbus)
-		run_vmbus(&acpi, o.vmbus == 2);
+		run_vmbus(&acpi, o.vmbus);
 	if (o.echo)
 		echo_lines();
 	if (o.reboot)

@@ -642,14 +642,14 @@ void vmbus_expect(uint32_t want, uint32_t relid, uint32_t id)
 	vmbus_reply_len = 0;
 }
 
-static bool pend_done(void)
+bool vmbus_reply_done(void)
 {
 	return pend.done;
 }
 
 bool vmbus_wait_reply(uint64_t timeout_ms, const char *what)
 {
-	if (!pend.done && !wait_until(pend_done, timeout_ms)) {
+	if (!pend.done && !wait_until(vmbus_reply_done, timeout_ms)) {
 		pend.want = 0;
 		if (what)
 			vmbus_fail("timeout waiting for %s", what);
@@ -878,6 +878,8 @@ void vmbus_main(const struct vmbus_config *cfg)
 	vmbus_open_ics();
 	if (cfg->hostile)
 		vmbus_hostile();
+	if (cfg->bench)
+		vmbus_bench();
 	for (;;) {
 		vmbus_service();
 		if (ic_shutdown_pending || ic_restart_pending)

@@ -2,9 +2,10 @@
 #pragma once
 
 /*
- * The test guest's VMBus client ("vmbus" / "vmbus=hostile" on the command
- * line): channel management (vmbus.c), the integration services
- * (vmbus-ic.c) and the hostile mode (vmbus-hostile.c).  Message layouts
+ * The test guest's VMBus client ("vmbus" / "vmbus=hostile" / "vmbus=bench"
+ * on the command line): channel management (vmbus.c), the integration
+ * services (vmbus-ic.c), the hostile mode (vmbus-hostile.c) and the
+ * benchmark (vmbus-bench.c).  Message layouts
  * are Linux 6.1's (include/linux/hyperv.h, struct vmbus_channel_*; all
  * __packed there), bit-fields written out as flag bytes.
  */
@@ -17,6 +18,7 @@ struct vmbus_config {
 	uint64_t mem_base, mem_size; /* usable RAM for our pages */
 	uint64_t ram_end;            /* end of the highest usable e820 entry */
 	bool hostile;
+	bool bench;
 };
 
 __noreturn void vmbus_main(const struct vmbus_config *cfg);
@@ -255,6 +257,9 @@ extern uint8_t vmbus_reply[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
 extern uint32_t vmbus_reply_len;
 void vmbus_expect(uint32_t want, uint32_t relid, uint32_t id);
 bool vmbus_wait_reply(uint64_t timeout_ms, const char *what);
+/* Whether that reply came (or its channel was rescinded): for callers that
+ * poll vmbus_service() themselves instead of vmbus_wait_reply(). */
+bool vmbus_reply_done(void);
 /* Spin in the service loop for ms milliseconds. */
 void vmbus_settle(uint64_t ms);
 /* vmbus_connect(): INITIATE_CONTACT down the version list; fails on error. */
@@ -291,3 +296,6 @@ extern bool ic_shutdown_pending, ic_restart_pending;
 
 /* vmbus-hostile.c */
 void vmbus_hostile(void);
+
+/* vmbus-bench.c: the "vmbus=bench" measurements with the echo device. */
+void vmbus_bench(void);
