@@ -43,22 +43,27 @@ static void hypercall(struct hv_vcpu *vcpu)
 {
 	struct hv_vm *vm = vcpu->vm;
 	uint64_t t0 = now_ns(), code;
-	struct kvm_regs r;
+	struct kvm_regs regs, *r = &regs;
 
-	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0) {
+	if (vcpu->sync_regs) {
+		r = &vcpu->run->s.regs.regs;
+	} else if (ioctl(vcpu->fd, KVM_GET_REGS, r) < 0) {
 		log_err("vcpu %u: cannot read hypercall registers: %m", vcpu->index);
 		return;
 	}
-	r.rax = hv_hyperv_hypercall(&vcpu->vm->hyperv, &vcpu->hvp, r.rcx, r.rdx, r.r8);
-	if ((r.rax & 0xffff) != HV_STATUS_SUCCESS)
+	r->rax = hv_hyperv_hypercall(&vm->hyperv, &vcpu->hvp, r->rcx, r->rdx, r->r8);
+	if ((r->rax & 0xffff) != HV_STATUS_SUCCESS)
 		log_debug("vcpu %u: hypercall 0x%llx (input 0x%llx) failed with status %llu",
-			  vcpu->index, r.rcx & 0xffff, r.rdx, r.rax & 0xffff);
+			  vcpu->index, r->rcx & 0xffff, r->rdx, r->rax & 0xffff);
 	/* KVM advances RIP past the OUT when the vCPU re-enters
-	 * (complete_fast_pio_out), so these registers survive. */
-	if (ioctl(vcpu->fd, KVM_SET_REGS, &r) < 0)
+	 * (complete_fast_pio_out, after it loaded the synced registers), so
+	 * these registers survive. */
+	if (vcpu->sync_regs)
+		vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	else if (ioctl(vcpu->fd, KVM_SET_REGS, r) < 0)
 		log_err("vcpu %u: cannot return a hypercall status: %m", vcpu->index);
 	/* Host-side cost per call, for the benchmark (tests/bench/vmbus.py). */
-	code = r.rcx & 0xffff;
+	code = r->rcx & 0xffff;
 	if (code == HVCALL_POST_MESSAGE || code == HVCALL_SIGNAL_EVENT) {
 		unsigned k = code == HVCALL_SIGNAL_EVENT;
 

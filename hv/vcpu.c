@@ -170,6 +170,10 @@ int hv_vcpu_init(struct hv_vm *vm, struct hv_vcpu *vcpu, unsigned index)
 	r = vcpu_set_cpuid(vcpu);
 	if (r < 0)
 		return r;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) {
+		vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		vcpu->sync_regs = true;
+	}
 	r = hv_hyperv_vp_init(&vm->hyperv, &vcpu->hvp, index);
 	if (r < 0)
 		return r;

@@ -40,6 +40,9 @@ struct hv_vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	/* KVM_CAP_SYNC_REGS: KVM leaves the GPRs in run->s.regs at each exit,
+	 * so the hypercall path needs no KVM_GET_REGS / KVM_SET_REGS. */
+	bool sync_regs;
 	/* Under vm->lock: the vCPU has been started (BSP at boot, an AP by the
 	 * MP wakeup mailbox) and where it begins. */
 	bool online;
