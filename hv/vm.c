@@ -136,14 +136,17 @@ static int vm_setup_vram(struct hv_vm *vm, uint64_t size)
 		return -errno;
 	if (ftruncate(vm->vram_fd, (off_t)size) < 0)
 		return -errno;
-	/* Its size never changes: viewers may map it without fearing SIGBUS. */
-	if (fcntl(vm->vram_fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
-		return -errno;
 	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vram_fd, 0);
 	if (host == MAP_FAILED)
 		return -errno;
 	vm->vram = host;
 	vm->vram_size = size;
+	/* After our own mapping: its size never changes (viewers may map it
+	 * without fearing SIGBUS), and nobody else can ever write it, not even
+	 * a viewer reopening /proc/PID/fd/N read-write (docs/display.md). */
+	if (fcntl(vm->vram_fd, F_ADD_SEALS,
+		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0)
+		return -errno;
 	return 0;
 }
 
