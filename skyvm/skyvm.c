@@ -30,6 +30,9 @@
 #include "vm.h"
 #include "vmbus-ic.h"
 #include "vmbus.h"
+#include "display-server.h"
+#include "input.h"
+#include "synthvid.h"
 
 LOG_SCOPE("skyvm");
 
@@ -79,6 +82,16 @@ struct skyvm {
 	pthread_mutex_t consoles_lock; /* consoles[] is read on vCPU threads */
 	struct console *consoles[SKYVM_MAX_CONSOLES];
 
+	/* Video: the display socket and the first resolution offered. */
+	const char *display_path;
+	char *control_path_buf, *display_path_buf;
+	uint32_t width, height;
+	/* The virtual GPU's devices and display server, per boot (they live on
+	 * the VRAM of one hv_vm). */
+	struct vgpu_synthvid *synthvid;
+	struct vgpu_input input;
+	struct vgpu_display_server *display;
+
 	/* A graceful shutdown the operator asked for, and its deadline. */
 	struct loop_source *shutdown_timer;
 	unsigned shutdown_timeout_s;
@@ -98,7 +111,13 @@ static void usage(FILE *f)
 		"  -s, --serial WHERE       ttyS0 output: stdio (default), none, file:PATH\n"
 		"      --debugcon PATH      write guest port 0xe9 bytes to PATH\n"
 		"  -C, --control PATH       control socket (JSON lines) at PATH\n"
-		"  -n, --name NAME          VM name shown in status\n"
+		"  -n, --name NAME          VM name shown in status (default \"vm\")\n"
+		"  -D, --display PATH       display socket for viewers (docs/display.md)\n"
+		"      --run-dir DIR        put the control and display sockets at\n"
+		"                           DIR/NAME.sock and DIR/NAME.display (as skyctl\n"
+		"                           vm ... NAME expects)\n"
+		"      --vram SIZE          video memory, 8M-256M (default 32M); 0 = no video\n"
+		"      --resolution WxH     the desktop size offered first (default 1024x768)\n"
 		"      --no-reboot          exit when the guest resets instead of rebooting\n"
 		"      --vmbus-echo         offer the VMBus echo device (tests, benchmarks)\n"
 		"  -h, --help               show this help\n\n"
@@ -707,6 +726,135 @@ static void vm_exited(struct hv_vm *vm, enum hv_vm_end end, void *data)
 	loop_quit(sky->loop, 0);
 }
 
+/* --- virtual GPU --------------------------------------------------------- */
+
+static int map_vram(void *data, uint64_t gpa)
+{
+	struct skyvm *sky = data;
+
+	return hv_vm_map_vram(sky->vm, gpa);
+}
+
+static int request_resolution(void *data, uint32_t width, uint32_t height)
+{
+	struct skyvm *sky = data;
+
+	return sky->synthvid ? vgpu_synthvid_request_resolution(sky->synthvid, width, height)
+			     : -ENODEV;
+}
+
+/* The video device's output goes to the display server (when there is a
+ * display socket); synthvid's one data pointer is the skyvm. */
+static void display_mode(void *data, const struct vgpu_mode *m)
+{
+	struct skyvm *sky = data;
+
+	if (sky->display)
+		vgpu_display_server_ops()->mode(sky->display, m);
+}
+
+static void display_damage(void *data, const struct vgpu_rect *rects, unsigned n)
+{
+	struct skyvm *sky = data;
+
+	if (sky->display)
+		vgpu_display_server_ops()->damage(sky->display, rects, n);
+}
+
+static void display_pointer_position(void *data, int32_t x, int32_t y, bool visible)
+{
+	struct skyvm *sky = data;
+
+	if (sky->display)
+		vgpu_display_server_ops()->pointer_position(sky->display, x, y, visible);
+}
+
+static void display_pointer_shape(void *data, uint32_t w, uint32_t h, uint32_t hot_x,
+				  uint32_t hot_y, const uint8_t *argb)
+{
+	struct skyvm *sky = data;
+
+	if (sky->display)
+		vgpu_display_server_ops()->pointer_shape(sky->display, w, h, hot_x, hot_y, argb);
+}
+
+static const struct vgpu_display_ops skyvm_display_ops = {
+	.mode = display_mode,
+	.damage = display_damage,
+	.pointer_position = display_pointer_position,
+	.pointer_shape = display_pointer_shape,
+};
+
+/* Video, keyboard and mouse on this boot's VMBus, and the display socket
+ * for viewers.  Without VRAM (--vram 0) the VM is headless. */
+static int vgpu_setup(struct skyvm *sky)
+{
+	struct hv_vmbus *vb = hv_vm_vmbus(sky->vm);
+	uint8_t *vram;
+	size_t vram_size;
+	int r, vram_fd;
+
+	if (!vb)
+		return 0;
+	r = vgpu_keyboard_new(vb, &sky->input.kb);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot create the synthetic keyboard");
+	r = vgpu_mouse_new(vb, &sky->input.mouse);
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "cannot create the synthetic mouse");
+	if (hv_vm_vram(sky->vm, &vram_fd, &vram, &vram_size) < 0)
+		return 0;
+	if (sky->display_path) {
+		struct vgpu_display_server_config dcfg = {
+			.loop = sky->loop,
+			.path = sky->display_path,
+			.vram_fd = vram_fd,
+			.vram_size = vram_size,
+			.input = vgpu_input_ops(),
+			.input_data = &sky->input,
+			.resolution = request_resolution,
+			.data = sky,
+		};
+
+		r = vgpu_display_server_new(&dcfg, &sky->display);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "cannot open the display socket %s",
+					 sky->display_path);
+	}
+	{
+		struct vgpu_synthvid_config vcfg = {
+			.vmbus = vb,
+			.loop = sky->loop,
+			.vram = vram,
+			.vram_size = vram_size,
+			.mmio_base = HV_VMBUS_MMIO_GPA,
+			.mmio_size = HV_VMBUS_MMIO_SIZE,
+			.map_vram = map_vram,
+			.width = sky->width,
+			.height = sky->height,
+			.display = &skyvm_display_ops,
+			.data = sky,
+		};
+
+		r = vgpu_synthvid_new(&vcfg, &sky->synthvid);
+		if (r < 0)
+			return log_errno(LOG_ERR, r, "cannot create the synthetic video device");
+	}
+	return 0;
+}
+
+static void vgpu_teardown(struct skyvm *sky)
+{
+	vgpu_synthvid_free(sky->synthvid);
+	sky->synthvid = NULL;
+	vgpu_display_server_free(sky->display);
+	sky->display = NULL;
+	vgpu_mouse_free(sky->input.mouse);
+	vgpu_keyboard_free(sky->input.kb);
+	sky->input.mouse = NULL;
+	sky->input.kb = NULL;
+}
+
 /* --- main ---------------------------------------------------------------- */
 
 struct completion_line {
@@ -770,7 +918,8 @@ static int setup_error_status(int r)
 
 static int parse_args(int argc, char **argv, struct skyvm *sky)
 {
-	enum { OPT_CPU_FEATURES = 0x100, OPT_DEBUGCON, OPT_NO_REBOOT, OPT_VMBUS_ECHO };
+	enum { OPT_CPU_FEATURES = 0x100, OPT_DEBUGCON, OPT_NO_REBOOT, OPT_VMBUS_ECHO, OPT_RUN_DIR,
+	       OPT_VRAM, OPT_RESOLUTION };
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
@@ -785,14 +934,21 @@ static int parse_args(int argc, char **argv, struct skyvm *sky)
 		{ "name", required_argument, NULL, 'n' },
 		{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 		{ "vmbus-echo", no_argument, NULL, OPT_VMBUS_ECHO },
+		{ "display", required_argument, NULL, 'D' },
+		{ "run-dir", required_argument, NULL, OPT_RUN_DIR },
+		{ "vram", required_argument, NULL, OPT_VRAM },
+		{ "resolution", required_argument, NULL, OPT_RESOLUTION },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	const char *serial = "stdio", *debugcon = NULL;
+	const char *serial = "stdio", *debugcon = NULL, *run_dir = NULL;
 	uint64_t v;
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:C:n:h", opts, NULL)) != -1) {
+	sky->cfg.vram_size = 32ull << 20;
+	sky->width = 1024;
+	sky->height = 768;
+	while ((c = getopt_long(argc, argv, "k:i:a:m:c:s:C:n:D:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': sky->cfg.kernel_path = optarg; break;
 		case 'i': sky->cfg.initrd_path = optarg; break;
@@ -828,6 +984,31 @@ static int parse_args(int argc, char **argv, struct skyvm *sky)
 		case 'n': sky->name = optarg; break;
 		case OPT_NO_REBOOT: sky->no_reboot = true; break;
 		case OPT_VMBUS_ECHO: sky->cfg.vmbus_echo = true; break;
+		case 'D': sky->display_path = optarg; break;
+		case OPT_RUN_DIR: run_dir = optarg; break;
+		case OPT_VRAM:
+			r = parse_size(optarg, &v);
+			if (r < 0 || (v && (v < (8ull << 20) || v > (256ull << 20) || v % (1 << 20)))) {
+				fprintf(stderr, "skyvm: --vram %s: expected 0 or 8M to 256M in whole MiB\n",
+					optarg);
+				return EX_USAGE;
+			}
+			sky->cfg.vram_size = v;
+			break;
+		case OPT_RESOLUTION: {
+			unsigned w, h;
+			char end;
+
+			if (sscanf(optarg, "%ux%u%c", &w, &h, &end) != 2 || w < 640 || h < 480 ||
+			    w > 7680 || h > 4320) {
+				fprintf(stderr, "skyvm: --resolution %s: expected WxH from 640x480 to 7680x4320\n",
+					optarg);
+				return EX_USAGE;
+			}
+			sky->width = w;
+			sky->height = h;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -841,6 +1022,26 @@ static int parse_args(int argc, char **argv, struct skyvm *sky)
 		fprintf(stderr, "skyvm: --kernel is required\n");
 		usage(stderr);
 		return EX_USAGE;
+	}
+	if ((uint64_t)sky->width * sky->height * 4 > sky->cfg.vram_size && sky->cfg.vram_size) {
+		fprintf(stderr, "skyvm: --resolution %ux%u does not fit in --vram %" PRIu64 "M\n",
+			sky->width, sky->height, sky->cfg.vram_size >> 20);
+		return EX_USAGE;
+	}
+	if (run_dir) {
+		/* A name with a '/' would place the sockets elsewhere. */
+		if (strchr(sky->name, '/') || !sky->name[0] || sky->name[0] == '.') {
+			fprintf(stderr, "skyvm: --name %s cannot name a socket in --run-dir\n", sky->name);
+			return EX_USAGE;
+		}
+		if (mkdir(run_dir, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "skyvm: --run-dir %s: %m\n", run_dir);
+			return EX_CANTCREAT;
+		}
+		if (!sky->control_path && asprintf(&sky->control_path_buf, "%s/%s.sock", run_dir, sky->name) > 0)
+			sky->control_path = sky->control_path_buf;
+		if (!sky->display_path && asprintf(&sky->display_path_buf, "%s/%s.display", run_dir, sky->name) > 0)
+			sky->display_path = sky->display_path_buf;
 	}
 	if (!strcmp(serial, "stdio")) {
 		sky->serial_fd = STDOUT_FILENO;
@@ -956,6 +1157,14 @@ int main(int argc, char **argv)
 			status = setup_error_status(r);
 			goto out;
 		}
+		r = vgpu_setup(&sky);
+		if (r < 0) {
+			vgpu_teardown(&sky);
+			hv_vm_free(sky.vm);
+			sky.vm = NULL;
+			status = 1;
+			goto out;
+		}
 		sky.boots++;
 		sky.end = HV_END_NONE;
 		log_debug("booting %s: %" PRIu64 " MiB, %u vCPU(s)", sky.cfg.kernel_path,
@@ -966,6 +1175,8 @@ int main(int argc, char **argv)
 		loop_run(sky.loop);
 		log_debug("guest RAM resident at exit: %" PRIu64 " KiB", hv_vm_mem_resident(sky.vm) >> 10);
 		log_completions(sky.vm);
+		/* Devices go before the VM: they still hold its bus and VRAM. */
+		vgpu_teardown(&sky);
 		hv_vm_free(sky.vm);
 		sky.vm = NULL;
 		if (sky.shutdown_timer)
@@ -996,5 +1207,7 @@ out:
 		close(sky.serial_fd);
 	closep(&sky.debugcon_fd);
 	loop_free(sky.loop);
+	free(sky.control_path_buf);
+	free(sky.display_path_buf);
 	return status;
 }
