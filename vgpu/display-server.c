@@ -56,6 +56,7 @@ struct viewer {
 
 	bool damage_pending; /* damage merged while the queue was behind */
 	struct vgpu_rect damage_box;
+	uint64_t damage_t;   /* when the oldest merged damage arrived */
 
 	uint64_t bad_since;
 	unsigned bad_count;
@@ -380,11 +381,14 @@ static size_t fmt_cursor(struct vgpu_display_server *srv)
 	return b.overflow ? 0 : b.len;
 }
 
-static size_t fmt_damage(char *buf, size_t cap, const struct vgpu_rect *r, unsigned n)
+/* t: CLOCK_MONOTONIC ns when the damage reached the server (the oldest
+ * part of it, for merged damage), so a viewer on this host can measure
+ * guest-damage-to-viewer latency (tests/bench/display.py). */
+static size_t fmt_damage(char *buf, size_t cap, const struct vgpu_rect *r, unsigned n, uint64_t t)
 {
 	struct sbuf b = { buf, 0, cap };
 
-	sb_printf(&b, "{\"type\":\"damage\",\"rects\":[");
+	sb_printf(&b, "{\"type\":\"damage\",\"t\":%" PRIu64 ",\"rects\":[", t);
 	for (unsigned i = 0; i < n; i++)
 		sb_printf(&b, "%s[%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 "]", i ? "," : "",
 			  r[i].x, r[i].y, r[i].w, r[i].h);
@@ -526,7 +530,7 @@ static int viewer_append_damage_box(struct viewer *v)
 	int r;
 
 	v->damage_pending = false;
-	n = fmt_damage(buf, sizeof(buf), &v->damage_box, 1);
+	n = fmt_damage(buf, sizeof(buf), &v->damage_box, 1, v->damage_t);
 	if (!n)
 		return 0;
 	r = viewer_append(v, buf, n);
@@ -883,6 +887,7 @@ static void display_damage(void *data, const struct vgpu_rect *rects, unsigned n
 	struct vgpu_display_server *srv = data;
 	struct vgpu_rect clipped[VGPU_DISPLAY_MAX_RECTS], box = { 0 };
 	const struct vgpu_mode *m = &srv->mode;
+	uint64_t t = now_ns();
 	unsigned k = 0;
 	size_t len = 0;
 
@@ -919,17 +924,19 @@ static void display_damage(void *data, const struct vgpu_rect *rects, unsigned n
 		if (!v || v->dead)
 			continue;
 		if (v->damage_pending || viewer_queued(v) >= VGPU_DISPLAY_COALESCE_BYTES) {
-			if (v->damage_pending)
+			if (v->damage_pending) {
 				box_merge(&v->damage_box, &box);
-			else
+			} else {
 				v->damage_box = box;
+				v->damage_t = t;
+			}
 			v->damage_pending = true;
 			srv->stats.damage_coalesced++;
 			continue;
 		}
 		/* Formatted for the first viewer that takes it as is. */
 		if (!len)
-			len = fmt_damage(srv->scratch, SCRATCH_SIZE, clipped, k);
+			len = fmt_damage(srv->scratch, SCRATCH_SIZE, clipped, k, t);
 		if (viewer_push(v, srv->scratch, len) == 0) {
 			srv->stats.damage_messages++;
 			srv->stats.damage_rects += k;
