@@ -18,6 +18,8 @@
 
 #define SYS_EXIT   0 /* leave user mode: enter_user() returns in the kernel */
 #define SYS_REPORT 1 /* rdi = this CPU's result; stored in its job, done = 1 */
+#define SYS_PRINT  2 /* rdi = text, rsi = its length (at most 256 bytes): to COM1 */
+#define SYS_DESKTOP 3 /* rdi = struct desk_sync *: the desktop's frame call (kernel/desktop.c) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -39,6 +41,57 @@ struct guest_job {
 
 extern struct guest_job guest_jobs[GUEST_MAX_CPUS];
 
+/*
+ * The desktop ("desktop" / "desktop=anim", kernel/desktop.c at CPL0,
+ * desktop-user.c at CPL3).  The kernel drives the synthetic video,
+ * keyboard and mouse; the user code draws into the VRAM and calls
+ * SYS_DESKTOP once per frame: the kernel sends the rectangles as one
+ * SYNTHVID_DIRT, serves the bus, waits (hlt) until the TSC passes
+ * `deadline` or input arrives, and hands back the input events.
+ */
+#define DESK_MAX_RECTS 16
+#define DESK_MAX_EVENTS 32
+
+struct desk_rect {
+	int32_t x, y, w, h;
+};
+
+enum {
+	DESK_EV_KEY = 1,     /* ch: ASCII, '\n' for Enter, '\b' for Backspace */
+	DESK_EV_POINTER = 2, /* x, y: screen pixels; buttons: bit 0 left, 1 right, 2 middle */
+	DESK_EV_MODE = 3,    /* the mode changed: x, y = width, height; redraw everything */
+	DESK_EV_REDRAW = 4,  /* the host asked for the whole screen again */
+};
+
+struct desk_event {
+	uint8_t type;
+	char ch;
+	uint8_t buttons;
+	int8_t wheel;
+	int32_t x, y;
+};
+
+struct desk_sync {
+	/* in */
+	uint32_t nrects;
+	struct desk_rect rects[DESK_MAX_RECTS];
+	uint64_t deadline; /* TSC; 0: do not wait */
+	/* out */
+	uint32_t nevents;
+	uint32_t quit;     /* the host asked for a shutdown: SYS_EXIT now */
+	struct desk_event events[DESK_MAX_EVENTS];
+};
+
+/* Written by the kernel, read at CPL3 (between system calls). */
+struct desk_info {
+	uint32_t width, height, pitch; /* the current mode; pitch in bytes */
+	uint32_t anim;                 /* "desktop=anim" */
+	uint64_t fb;                   /* the VRAM, identity-mapped */
+	uint64_t tsc_hz;               /* 2^32 if the host does not say */
+	uint64_t host_time;            /* time sync: 100 ns units since 1601, 0 if none yet */
+	uint64_t host_time_tsc;        /* the TSC when host_time was taken */
+};
+
 /* User-mode entry points (user.c); none returns. */
 /* CPU 0: its slice, then the others' results; reports the total. */
 __attribute__((noreturn)) void user_bsp_main(struct guest_job *jobs);
@@ -46,4 +99,6 @@ __attribute__((noreturn)) void user_bsp_main(struct guest_job *jobs);
 __attribute__((noreturn)) void user_ap_main(struct guest_job *job);
 /* "noexit": spin with pause at CPL3 (native speed here) forever. */
 __attribute__((noreturn)) void user_spin(void);
+/* The desktop (desktop-user.c); returns to the kernel with SYS_EXIT. */
+__attribute__((noreturn)) void desktop_user_main(struct desk_info *info);
 #endif

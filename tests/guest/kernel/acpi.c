@@ -189,6 +189,7 @@ static void fadt_parse(const uint8_t *f, struct acpi_info *a)
 	}
 
 	dsdt = table_get(dsdt_gpa);
+	a->dsdt = dsdt;
 	if (dsdt && !s5_find(dsdt, &a->slp_typ))
 		kprintf("acpi: no _S5_ package\n");
 }

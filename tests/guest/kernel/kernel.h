@@ -165,6 +165,8 @@ extern volatile uint32_t expected_breakpoints; /* traps.c */
 /* insntest.c: run instructions a software KVM refuses, at CPL0. */
 void insn_test(void);
 void syscall_handler(struct regs *r);
+/* kernel/desktop.c: SYS_DESKTOP */
+uint64_t desktop_syscall(uint64_t arg);
 
 /* acpi.c */
 struct acpi_info {
@@ -180,6 +182,7 @@ struct acpi_info {
 	/* Reset: FADT RESET_REG (SystemIO only) if reset_port != 0. */
 	uint16_t reset_port;
 	uint8_t reset_value;
+	const uint8_t *dsdt; /* checksummed, or NULL (the desktop reads its VMBS _CRS) */
 };
 void acpi_init(uint64_t rsdp_hint, struct acpi_info *ret);
 __noreturn void acpi_power_off(const struct acpi_info *a);

@@ -21,7 +21,8 @@ struct options {
 	uint32_t cpus; /* 0: all */
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
 	bool panic, noexit, reboot, echo, insn_test;
-	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile", 3 "vmbus=bench" */
+	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile", 3 "vmbus=bench",
+			* 4 "desktop", 5 "desktop=anim" */
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -137,6 +138,10 @@ static void options_parse(struct options *o)
 				o->vmbus = 2;
 			else if (word_is(eq + 1, end, "bench"))
 				o->vmbus = 3;
+		} else if (word_is(s, end, "desktop")) {
+			o->vmbus = 4;
+		} else if (word_is(s, eq, "desktop") && eq < end && word_is(eq + 1, end, "anim")) {
+			o->vmbus = 5;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;
@@ -265,7 +270,8 @@ static void echo_lines(void)
  * with the fill region as its memory; it never returns. */
 static __noreturn void run_vmbus(const struct acpi_info *acpi, uint8_t mode)
 {
-	struct vmbus_config c = { .acpi = acpi, .hostile = mode == 2, .bench = mode == 3 };
+	struct vmbus_config c = { .acpi = acpi, .hostile = mode == 2, .bench = mode == 3,
+				  .desktop = mode >= 4 ? mode - 3 : 0 };
 
 	c.mem_base = fill_region(&c.mem_size);
 	for (uint32_t i = 0; i < n_e820; i++)

@@ -36,6 +36,17 @@ void syscall_handler(struct regs *r)
 		c->job->done = 1;
 		r->rax = 0;
 		break;
+	case SYS_PRINT: {
+		const char *s = (const char *)(uintptr_t)r->rdi;
+
+		for (uint64_t i = 0; i < r->rsi && i < 256; i++)
+			serial_putc(s[i]);
+		r->rax = 0;
+		break;
+	}
+	case SYS_DESKTOP:
+		r->rax = desktop_syscall(r->rdi);
+		break;
 	default:
 		kprintf("guest: cpu %u: bad system call %llu\n", c->index,
 			(unsigned long long)r->rax);

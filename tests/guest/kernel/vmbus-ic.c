@@ -107,6 +107,7 @@ static uint8_t *pkt;
 #define PKT_MAX (4 * 4096)
 
 static uint64_t heartbeats, timesync_samples;
+uint64_t ic_host_time, ic_host_time_tsc;
 static unsigned kvp_pools_listed; /* bit per pool: first enumeration printed */
 static unsigned ic_notes;
 
@@ -358,6 +359,8 @@ static bool timesync(struct vmbus_channel *ch, uint32_t len)
 	}
 	parent = rd64(pkt + ICMSG_HDR);
 	flags = pkt[ICMSG_HDR + (v4 ? 16 : 24)];
+	ic_host_time = parent; /* for the desktop's clock */
+	ic_host_time_tsc = rdtsc();
 	if (timesync_samples++ == 0)
 		kprintf("vmbus: timesync host time %llu (unix %llu) flags 0x%x\n",
 			(unsigned long long)parent,

@@ -263,6 +263,12 @@ void vmbus_setevent(struct vmbus_channel *ch)
  * has not masked interrupts. */
 int vmbus_sendpacket(struct vmbus_channel *ch, const void *data, uint32_t len, uint64_t trans_id)
 {
+	return vmbus_sendpacket_flags(ch, data, len, trans_id, 0);
+}
+
+int vmbus_sendpacket_flags(struct vmbus_channel *ch, const void *data, uint32_t len,
+			   uint64_t trans_id, uint16_t flags)
+{
 	struct vmpacket_descriptor d;
 	uint32_t pktlen = sizeof(d) + len, aligned = (uint32_t)ALIGN_UP(pktlen, 8);
 	uint32_t size = ch->out_size, old = ch->out_write, write = old, read;
@@ -281,7 +287,7 @@ int vmbus_sendpacket(struct vmbus_channel *ch, const void *data, uint32_t len, u
 		.type = VM_PKT_DATA_INBAND,
 		.offset8 = sizeof(d) >> 3,
 		.len8 = (uint16_t)(aligned >> 3),
-		.flags = 0,
+		.flags = flags,
 		.trans_id = trans_id,
 	};
 	write = ring_put(ch->out_data, size, write, (const uint8_t *)&d, sizeof(d));
@@ -351,6 +357,7 @@ int vmbus_recvpacket(struct vmbus_channel *ch, void *buf, uint32_t max, uint32_t
 	ring_get(ch->in_data, size, read, (uint8_t *)&d, sizeof(d));
 	pkt_len = (uint32_t)d.len8 << 3;
 	off = (uint32_t)d.offset8 << 3;
+	ch->last_type = d.type;
 	if (pkt_len < sizeof(d) || pkt_len > avail)
 		pkt_len = avail;
 	if (off < sizeof(d) || off > pkt_len)
@@ -419,6 +426,7 @@ static void on_offer(const struct vmbus_msg_offer *o)
 	ch->dedicated_interrupt = o->interrupt_flags & VMBUS_OFFER_DEDICATED_INTERRUPT;
 	ch->type = o->if_type;
 	ch->instance = o->if_instance;
+	ch->mmio_megabytes = o->mmio_megabytes;
 	ch->ic = ic_kind_of(&o->if_type);
 }
 
@@ -543,6 +551,8 @@ static void channel_callback(struct vmbus_channel *ch)
 {
 	if (ch->ic != IC_NONE)
 		ic_on_channel(ch);
+	else if (ch->callback)
+		ch->callback(ch);
 }
 
 bool vmbus_service(void)
@@ -880,6 +890,8 @@ void vmbus_main(const struct vmbus_config *cfg)
 		vmbus_hostile();
 	if (cfg->bench)
 		vmbus_bench();
+	if (cfg->desktop)
+		desktop_main(cfg->desktop == 2);
 	for (;;) {
 		vmbus_service();
 		if (ic_shutdown_pending || ic_restart_pending)

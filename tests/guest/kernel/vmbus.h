@@ -4,8 +4,9 @@
 /*
  * The test guest's VMBus client ("vmbus" / "vmbus=hostile" / "vmbus=bench"
  * on the command line): channel management (vmbus.c), the integration
- * services (vmbus-ic.c), the hostile mode (vmbus-hostile.c) and the
- * benchmark (vmbus-bench.c).  Message layouts
+ * services (vmbus-ic.c), the hostile mode (vmbus-hostile.c), the
+ * benchmark (vmbus-bench.c) and the desktop's devices ("desktop",
+ * desktop.c).  Message layouts
  * are Linux 6.1's (include/linux/hyperv.h, struct vmbus_channel_*; all
  * __packed there), bit-fields written out as flag bytes.
  */
@@ -19,6 +20,7 @@ struct vmbus_config {
 	uint64_t ram_end;            /* end of the highest usable e820 entry */
 	bool hostile;
 	bool bench;
+	uint8_t desktop;             /* 1 "desktop", 2 "desktop=anim" */
 };
 
 __noreturn void vmbus_main(const struct vmbus_config *cfg);
@@ -196,6 +198,8 @@ struct vmpacket_descriptor {
 	uint64_t trans_id;
 };
 #define VM_PKT_DATA_INBAND 6
+#define VM_PKT_COMP 11
+#define VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED 1
 
 /* hv_util.c: VMBUS_RING_SIZE(3 * HV_HYP_PAGE_SIZE) per direction, a header
  * page and three data pages. */
@@ -210,6 +214,10 @@ struct vmbus_channel {
 	bool monitor_allocated;
 	bool dedicated_interrupt;
 	struct vmbus_guid type, instance;
+	uint16_t mmio_megabytes; /* the offer's (synthetic video: its VRAM) */
+	uint16_t last_type;     /* descriptor type of the last packet read */
+	/* Called by vmbus_service() for a device's channel (not the ICs). */
+	void (*callback)(struct vmbus_channel *ch);
 	int ic;                 /* enum ic_kind */
 	bool open;
 	bool rescinded;
@@ -279,6 +287,9 @@ uint32_t vmbus_establish_gpadl(uint32_t relid, uint64_t gpa, uint32_t npages, ui
 /* hv_ringbuffer_write() of one in-band packet and the signal rules;
  * -1 if the ring is full or broken. */
 int vmbus_sendpacket(struct vmbus_channel *ch, const void *data, uint32_t len, uint64_t trans_id);
+/* The same with descriptor flags (VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED). */
+int vmbus_sendpacket_flags(struct vmbus_channel *ch, const void *data, uint32_t len,
+			   uint64_t trans_id, uint16_t flags);
 /* hv_ringbuffer_read(): 1 and a packet (payload into buf), 0 if none, -1
  * for a packet skipped (too big or malformed). */
 int vmbus_recvpacket(struct vmbus_channel *ch, void *buf, uint32_t max, uint32_t *len,
@@ -299,3 +310,7 @@ void vmbus_hostile(void);
 
 /* vmbus-bench.c: the "vmbus=bench" measurements with the echo device. */
 void vmbus_bench(void);
+
+/* desktop.c: the "desktop" mode; returns if it fails or at a shutdown. */
+void desktop_main(bool anim);
+extern uint64_t ic_host_time, ic_host_time_tsc; /* vmbus-ic.c: the last time sync sample */
