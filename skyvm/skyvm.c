@@ -303,6 +303,45 @@ static struct json_object *vcpus_json(struct hv_vm *vm)
 	return o;
 }
 
+static struct json_object *video_json(struct skyvm *sky)
+{
+	struct json_object *o = json_object_new_object(), *in = json_object_new_object();
+	struct vgpu_input_stats is;
+
+	if (sky->synthvid) {
+		struct vgpu_synthvid_stats vs;
+		struct vgpu_mode m;
+
+		vgpu_synthvid_get_stats(sky->synthvid, &vs);
+		vgpu_synthvid_get_mode(sky->synthvid, &m);
+		json_object_object_add(o, "connected", json_object_new_boolean(vs.negotiated));
+		if (m.valid) {
+			json_object_object_add(o, "width", json_object_new_int((int)m.width));
+			json_object_object_add(o, "height", json_object_new_int((int)m.height));
+			json_object_object_add(o, "stride", json_object_new_int((int)m.stride));
+		}
+		json_object_object_add(o, "vram_gpa", hex64(vs.vram_gpa));
+		json_object_object_add(o, "dirt_messages", json_object_new_uint64(vs.dirt_messages));
+		json_object_object_add(o, "dirt_rects", json_object_new_uint64(vs.dirt_rects));
+		json_object_object_add(o, "bad_messages", json_object_new_uint64(vs.bad_messages));
+	}
+	if (sky->display) {
+		struct vgpu_display_server_stats ds;
+
+		vgpu_display_server_get_stats(sky->display, &ds);
+		json_object_object_add(o, "viewers", json_object_new_int((int)ds.viewers));
+	}
+	vgpu_input_get_stats(sky->input.kb, sky->input.mouse, &is);
+	json_object_object_add(in, "keyboard", json_object_new_boolean(is.keyboard_connected));
+	json_object_object_add(in, "mouse", json_object_new_boolean(is.mouse_connected));
+	json_object_object_add(in, "keys_sent", json_object_new_uint64(is.keys_sent));
+	json_object_object_add(in, "mouse_sent", json_object_new_uint64(is.mouse_sent));
+	json_object_object_add(in, "dropped", json_object_new_uint64(is.dropped));
+	json_object_object_add(in, "bad_messages", json_object_new_uint64(is.bad_messages));
+	json_object_object_add(o, "input", in);
+	return o;
+}
+
 static struct json_object *status_json(struct skyvm *sky)
 {
 	struct json_object *o = json_object_new_object(), *exits;
@@ -331,6 +370,8 @@ static struct json_object *status_json(struct skyvm *sky)
 	json_object_object_add(exits, "other", json_object_new_uint64(st.exits_other));
 	json_object_object_add(o, "exits", exits);
 	json_object_object_add(o, "completions", completions_json(sky->vm));
+	if (sky->synthvid || sky->input.kb)
+		json_object_object_add(o, "video", video_json(sky));
 	return o;
 }
 

@@ -8,6 +8,7 @@ A golden image (tests/kvm/golden/desktop-1024x768.png) pins what the guest
 draws, with the clock masked; SKYLIGHT_UPDATE_GOLDEN=1 rewrites it.
 """
 
+import json
 import os
 import re
 import struct
@@ -74,6 +75,8 @@ def masked(rows, boxes):
 
 
 class Desktop(unittest.TestCase):
+    cmdline = "desktop"
+
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="skytest-desk-")
         self.run_dir = self.tmp.name
@@ -81,7 +84,7 @@ class Desktop(unittest.TestCase):
         self.env = dict(os.environ, SKYLIGHT_RUN_DIR=self.run_dir)
         self.vm = subprocess.Popen(
             [skytest.SKYVM, "--kernel", skytest.GUEST, "--mem", "128M", "--name", "desk",
-             "--run-dir", self.run_dir, "--cmdline", "desktop", "--serial", "file:" + self.serial],
+             "--run-dir", self.run_dir, "--cmdline", self.cmdline, "--serial", "file:" + self.serial],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def tearDown(self):
@@ -179,6 +182,37 @@ class Desktop(unittest.TestCase):
             self.assertRegex(st.stdout, f'"device":\\s*"{dev}"')
         self.skyctl("stop", "desk")
         self.assertEqual(self.vm.wait(timeout=30), 0)
+
+
+class HostileDesktop(Desktop):
+    """desktop=hostile: bad VRAM locations, absurd modes and strides, rectangles
+    outside the surface, truncated and unknown messages, garbage to the
+    keyboard and mouse — then the desktop must still come up as usual."""
+
+    cmdline = "desktop=hostile"
+
+    def test_desktop(self):
+        self.wait_serial(r"desktop: hostile done")
+        self.wait_serial(r"desktop: ready")
+        clock = tuple(int(v) for v in self.wait_serial(
+            r"desktop: clock at (\d+),(\d+) (\d+)x(\d+)").groups())
+        self.assertNotIn("was acknowledged", self.output())
+        st = subprocess.run([SKYCTL, "vm", "status", "desk", "--json"], capture_output=True,
+                            text=True, env=self.env, timeout=30)
+        self.assertEqual(st.returncode, 0, st.stderr)
+        video = json.loads(st.stdout)["video"]
+        self.assertGreaterEqual(video["bad_messages"], 13, video)
+        self.assertGreater(video["input"]["bad_messages"], 0, video)
+        self.assertEqual((video["width"], video["height"]), (1024, 768))
+        # The screen is the ordinary desktop.
+        w, h, rows = self.screenshot("after.png")
+        gw, gh, grows = png_read(GOLDEN)
+        self.assertEqual((w, h), (gw, gh))
+        self.assertEqual(masked(rows, [clock]), masked(grows, [clock]))
+        self.skyctl("stop", "desk")
+        self.assertEqual(self.vm.wait(timeout=30), 0)
+        self.assertIn("situation update refused", self.err if hasattr(self, "err") else
+                      self.vm.stderr.read())
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@
 #define SYNTHVID_VERSION_WIN8 SYNTHVID_VERSION(3, 2)
 #define SYNTHVID_VERSION_WIN10 SYNTHVID_VERSION(3, 5)
 #define PIPE_MSG_DATA 1
+#define NELEMS(a) (sizeof(a) / sizeof((a)[0]))
 enum {
 	SYNTHVID_VERSION_REQUEST = 1,
 	SYNTHVID_VERSION_RESPONSE = 2,
@@ -1226,7 +1227,85 @@ uint64_t desktop_syscall(uint64_t arg)
 	return n;
 }
 
-void desktop_main(bool anim)
+/*
+ * desktop=hostile: before the desktop starts, send the video device what
+ * the host must refuse (vgpu/synthvid.c): VRAM outside the MMIO window or
+ * unaligned, absurd modes and strides, dirty rectangles outside the
+ * surface or beyond the packet, truncated and unknown messages; and
+ * garbage to the keyboard and mouse.  Then the valid mode again: the host
+ * must still show the desktop.
+ */
+static void desktop_hostile(void)
+{
+	static const uint64_t bad_vram[] = { 0x1000, 0xdff00000, 0xe0000800, 0xeff00000,
+					     0xffffffffffff0000ull };
+	static const uint32_t bad_modes[][4] = {
+		/* width, height, pitch, depth */
+		{ 100000, 768, 400000, 32 }, { 1024, 0, 4096, 32 }, { 1024, 768, 100, 32 },
+		{ 1024, 768, 4096, 16 }, { 7680, 4320, 30720, 32 }, { 1024, 768, 0xfffffff0u, 32 },
+	};
+	uint64_t ctx;
+	uint8_t *b;
+	unsigned sent = 0;
+
+	kprintf("desktop: hostile start\n");
+	for (unsigned i = 0; i < NELEMS(bad_vram); i++) {
+		b = video_body(17);
+		ctx = 0xbad0000 + i;
+		wr64(b, ctx);
+		b[8] = 1;
+		wr64(b + 9, bad_vram[i]);
+		sv_ack_got = false;
+		sent += video_send(SYNTHVID_VRAM_LOCATION, 17);
+		/* The host must not acknowledge it; 200 ms is plenty to see one. */
+		if (wait_for(&sv_ack_got, 200) && sv_ack_ctx == ctx)
+			kprintf("desktop: hostile: VRAM at 0x%llx was acknowledged\n",
+				(unsigned long long)bad_vram[i]);
+	}
+	for (unsigned i = 0; i < NELEMS(bad_modes); i++) {
+		b = video_body(27);
+		b[8] = 1;
+		b[9] = 1;
+		wr32(b + 10, i == 5 ? 0xfff00000u : 0);
+		b[14] = (uint8_t)bad_modes[i][3];
+		wr32(b + 15, bad_modes[i][0]);
+		wr32(b + 19, bad_modes[i][1]);
+		wr32(b + 23, bad_modes[i][2]);
+		sent += video_send(SYNTHVID_SITUATION_UPDATE, 27);
+	}
+	/* Back to the real mode before the rectangles, so clipping is tested. */
+	sent += situation_update();
+	b = video_body(2 + 16 * 3);
+	b[0] = 0;   /* video_output */
+	b[1] = 3;   /* dirt_count */
+	wr32(b + 2, 5000); wr32(b + 6, 5000); wr32(b + 10, 6000); wr32(b + 14, 6000);
+	wr32(b + 18, 100); wr32(b + 22, 100); wr32(b + 26, 50); wr32(b + 30, 50);  /* x2 < x1 */
+	wr32(b + 34, 0); wr32(b + 38, 0); wr32(b + 42, 0xffffffffu); wr32(b + 46, 0xffffffffu);
+	sent += video_send(SYNTHVID_DIRT, 2 + 16 * 3);
+	b = video_body(2 + 16);
+	b[1] = 200; /* far more rectangles than the packet holds */
+	sent += video_send(SYNTHVID_DIRT, 2 + 16);
+	/* Truncated messages of each type, and unknown types. */
+	for (uint32_t t = 1; t <= 20; t++) {
+		video_body(1);
+		sent += video_send(t, 1);
+	}
+	/* Garbage to the keyboard and mouse: unknown types, short messages. */
+	for (unsigned i = 0; i < 8; i++) {
+		vmsg[0] = (uint8_t)(0x40 + i);
+		for (unsigned j = 1; j < 16; j++)
+			vmsg[j] = (uint8_t)(i * 31 + j);
+		if (kbd)
+			sent += vmbus_sendpacket(kbd, vmsg, i + 1 < 8 ? 8 : 16, ++req_id) == 0;
+		if (mouse)
+			sent += vmbus_sendpacket(mouse, vmsg, 8, ++req_id) == 0;
+	}
+	/* The real mode again, as the desktop will draw it. */
+	sent += situation_update();
+	kprintf("desktop: hostile done (%u messages sent)\n", sent);
+}
+
+void desktop_main(uint8_t mode)
 {
 	video = find_class(&video_class);
 	if (!video) {
@@ -1249,8 +1328,10 @@ void desktop_main(bool anim)
 	}
 	if (!mouse_connect())
 		return;
+	if (mode == 3)
+		desktop_hostile();
 
-	info.anim = anim;
+	info.anim = mode == 2;
 	info.tsc_hz = hv.tsc_hz ? hv.tsc_hz : TIMEOUT_TSC;
 	info.host_time = ic_host_time;
 	info.host_time_tsc = ic_host_time_tsc;

@@ -891,7 +891,7 @@ void vmbus_main(const struct vmbus_config *cfg)
 	if (cfg->bench)
 		vmbus_bench();
 	if (cfg->desktop)
-		desktop_main(cfg->desktop == 2);
+		desktop_main(cfg->desktop);
 	for (;;) {
 		vmbus_service();
 		if (ic_shutdown_pending || ic_restart_pending)

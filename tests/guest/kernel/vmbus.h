@@ -20,7 +20,7 @@ struct vmbus_config {
 	uint64_t ram_end;            /* end of the highest usable e820 entry */
 	bool hostile;
 	bool bench;
-	uint8_t desktop;             /* 1 "desktop", 2 "desktop=anim" */
+	uint8_t desktop;             /* 1 "desktop", 2 "desktop=anim", 3 "desktop=hostile" */
 };
 
 __noreturn void vmbus_main(const struct vmbus_config *cfg);
@@ -312,5 +312,5 @@ void vmbus_hostile(void);
 void vmbus_bench(void);
 
 /* desktop.c: the "desktop" mode; returns if it fails or at a shutdown. */
-void desktop_main(bool anim);
+void desktop_main(uint8_t mode); /* vmbus_config.desktop */
 extern uint64_t ic_host_time, ic_host_time_tsc; /* vmbus-ic.c: the last time sync sample */
