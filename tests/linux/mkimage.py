@@ -24,11 +24,10 @@ import stat
 import subprocess
 import sys
 
-# Modules the init tries, in dependency order (lib/modules/*/kernel/...).
-MODULES = [
-    "drivers/hv/hv_vmbus.ko",
-    "drivers/hv/hv_utils.ko",
-]
+# Modules the init loads, with what they depend on (from modules.dep), in
+# dependency order: the VMBus core, the integration services, and the
+# video, keyboard and mouse drivers for skyvm's synthetic devices.
+MODULES = ["hv_vmbus", "hv_utils", "hyperv_drm", "hyperv_keyboard", "hid_hyperv"]
 
 INIT = r"""#!/bin/sh
 export PATH=/bin
@@ -41,6 +40,10 @@ for m in $(cat /modules.list); do
 done
 sleep 1
 echo "vmbus devices: $(ls /sys/bus/vmbus/devices 2>/dev/null | tr '\n' ' ')"
+echo "framebuffer: $(cat /sys/class/graphics/fb0/name /sys/class/graphics/fb0/virtual_size 2>/dev/null | tr '\n' ' ')"
+# Lines typed on the first virtual terminal (hyperv_keyboard) come back on
+# the serial port, for test_linux_desktop.py.
+if [ -e /dev/tty1 ]; then (while read -r l; do echo "tty1: $l"; done </dev/tty1) & fi
 echo "SKYLIGHT-LINUX-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 # skylight.hold=1: stay up so the host can look at the bus (test_linux_vmbus.py).
 if grep -q skylight.hold=1 /proc/cmdline; then while :; do sleep 60; done; fi
@@ -82,6 +85,49 @@ def extract_vmlinux(vmlinuz):
         if out[:4] == b"\x7fELF":
             return out
     raise SystemExit(f"mkimage: no ELF vmlinux found inside {vmlinuz}")
+
+
+def modinfo_depends(path):
+    """The depends= list in a module's .modinfo ELF section (what depmod
+    reads; Debian's packages ship no modules.dep, postinst builds it)."""
+    import struct
+    data = open(path, "rb").read()
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        return []
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3a)
+    sections = [struct.unpack_from("<IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names_off = sections[shstrndx][4]
+    for name, _type, _flags, _addr, off, size in sections:
+        sname = data[names_off + name:data.index(b"\0", names_off + name)]
+        if sname == b".modinfo":
+            for field in data[off:off + size].split(b"\0"):
+                if field.startswith(b"depends="):
+                    return [d for d in field[8:].decode().split(",") if d]
+    return []
+
+
+def module_order(moddir, wanted):
+    """Paths (relative to moddir) of the wanted modules and everything they
+    depend on, each after what it needs."""
+    by_name = {}
+    for dirpath, _, files in os.walk(os.path.join(moddir, "kernel")):
+        for f in files:
+            if f.endswith(".ko"):
+                by_name[f[:-3].replace("-", "_")] = os.path.relpath(os.path.join(dirpath, f), moddir)
+    order = []
+
+    def add(name):
+        path = by_name.get(name.replace("-", "_"))
+        if not path or path in order:
+            return
+        for d in modinfo_depends(os.path.join(moddir, path)):
+            add(d)
+        order.append(path)
+
+    for name in wanted:
+        add(name)
+    return order
 
 
 def cpio_newc(entries):
@@ -127,14 +173,12 @@ def main():
     for applet in ("sh", "mount", "cat", "cut", "echo", "ls", "tr", "uname", "insmod",
                    "poweroff", "sleep", "dmesg", "grep"):
         entries.append((f"bin/{applet}", stat.S_IFLNK | 0o777, "busybox"))
-    moddir = os.path.join(root, "lib", "modules", version, "kernel")
+    moddir = os.path.join(root, "lib", "modules", version)
     have = []
-    for m in MODULES:
-        path = os.path.join(moddir, m)
-        if os.path.exists(path):
-            name = "lib/modules/" + os.path.basename(m)
-            entries.append((name, stat.S_IFREG | 0o644, open(path, "rb").read()))
-            have.append(name)
+    for m in module_order(moddir, MODULES):
+        name = "lib/modules/" + os.path.basename(m)
+        entries.append((name, stat.S_IFREG | 0o644, open(os.path.join(moddir, m), "rb").read()))
+        have.append(name)
     entries.append(("modules.list", stat.S_IFREG | 0o644, "\n".join(have) + "\n"))
     with open(os.path.join(outdir, "initramfs.cpio"), "wb") as f:
         f.write(cpio_newc(entries))
