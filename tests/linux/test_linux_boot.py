@@ -22,8 +22,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kvm"))
 import skytest  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+import linuxguest  # noqa: E402
 
-TIMEOUT = int(os.environ.get("SKYLIGHT_LINUX_TIMEOUT", "2400"))
+TIMEOUT = linuxguest.TIMEOUT
 
 
 def status(sock):
@@ -39,15 +41,8 @@ def status(sock):
 
 
 def main():
-    skytest.require_kvm()
-    image = os.environ.get("SKYLIGHT_LINUX_IMAGE") or os.path.join(
-        os.environ.get("MESON_BUILD_ROOT", "/tmp"), "linux-guest-image")
-    if not os.path.exists(os.path.join(image, "initramfs.cpio")):
-        p = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mkimage.py"),
-                            image], capture_output=True, text=True)
-        if p.returncode != 0:
-            print(f"SKIP: cannot build the linux-guest image: {p.stderr.strip()[-300:]}")
-            return skytest.SKIP
+    # Boot needs no user space: it runs on a software-only KVM too.
+    image = linuxguest.image(require_user_space=False)
     with tempfile.TemporaryDirectory(prefix="skylinux-") as tmp:
         sock = os.path.join(tmp, "ctl.sock")
         serial = os.path.join(tmp, "serial.log")

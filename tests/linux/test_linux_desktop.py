@@ -8,7 +8,7 @@ kernel log on hyperv_drm's framebuffer; a skyctl screenshot must then hold
 text (many pixels that are not the background), and a line typed with
 `skyctl vm type` on tty1 must come back on the serial port (the image's
 /init echoes tty1 there).  Skips on a software-only KVM with the reason
-(test_linux_vmbus.software_kvm()).
+(linuxguest.software_kvm()).
 """
 
 import os
@@ -20,27 +20,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kvm"))
 sys.path.insert(0, os.path.dirname(__file__))
 import skytest  # noqa: E402
-from test_linux_vmbus import software_kvm  # noqa: E402
+import linuxguest  # noqa: E402
 from test_desktop import png_read  # noqa: E402  (tests/kvm)
 
 SKYCTL = os.environ.get("SKYCTL", "skyctl")
-TIMEOUT = int(os.environ.get("SKYLIGHT_LINUX_TIMEOUT", "2400"))
+TIMEOUT = linuxguest.TIMEOUT
 
 
 def main():
-    skytest.require_kvm()
-    why = software_kvm()
-    if why and not os.environ.get("SKYLIGHT_LINUX_FORCE"):
-        print(f"SKIP: {why}")
-        return skytest.SKIP
-    image = os.environ.get("SKYLIGHT_LINUX_IMAGE") or os.path.join(
-        os.environ.get("MESON_BUILD_ROOT", "/tmp"), "linux-guest-image")
-    if not os.path.exists(os.path.join(image, "initramfs.cpio")):
-        p = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mkimage.py"),
-                            image], capture_output=True, text=True)
-        if p.returncode != 0:
-            print(f"SKIP: cannot build the linux-guest image: {p.stderr.strip()[-300:]}")
-            return skytest.SKIP
+    image = linuxguest.image()
     with tempfile.TemporaryDirectory(prefix="skylinux-desk-") as tmp:
         env = dict(os.environ, SKYLIGHT_RUN_DIR=tmp)
         serial = os.path.join(tmp, "serial.log")

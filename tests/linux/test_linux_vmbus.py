@@ -24,25 +24,16 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kvm"))
 import skytest  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from linuxguest import TIMEOUT  # noqa: E402
+import linuxguest  # noqa: E402
 
-TIMEOUT = int(os.environ.get("SKYLIGHT_LINUX_TIMEOUT", "2400"))
 IC_CLASSES = {
     "57164f39-9115-4e78-ab55-382f3bd5422d": "heartbeat",
     "0e0b6031-5213-4934-818b-38d90ced39db": "shutdown",
     "9527e630-d0ae-497b-adce-e80ab0175caf": "timesync",
     "a9a0f4e7-5a45-4d96-b827-8a841e8c03e6": "kvp",
 }
-
-
-def software_kvm():
-    """Why this host's KVM cannot run a stock kernel to user space, or None."""
-    if os.path.isdir("/sys/module/kvm_pvm"):
-        return ("this machine's KVM is PVM, a software-only backend: guest kernel code runs in "
-                "KVM's instruction emulator (~1 us per instruction) and guest system calls never "
-                "reach the guest kernel, so a stock Debian kernel cannot get to /init and load "
-                "hv_vmbus here (docs/software-kvm.md); run on a host with VT-x/AMD-V KVM, or set "
-                "SKYLIGHT_LINUX_FORCE=1 to try")
-    return None
 
 
 def call(sock, cmd):
@@ -58,19 +49,7 @@ def call(sock, cmd):
 
 
 def main():
-    skytest.require_kvm()
-    why = software_kvm()
-    if why and not os.environ.get("SKYLIGHT_LINUX_FORCE"):
-        print(f"SKIP: {why}")
-        return skytest.SKIP
-    image = os.environ.get("SKYLIGHT_LINUX_IMAGE") or os.path.join(
-        os.environ.get("MESON_BUILD_ROOT", "/tmp"), "linux-guest-image")
-    if not os.path.exists(os.path.join(image, "initramfs.cpio")):
-        p = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mkimage.py"),
-                            image], capture_output=True, text=True)
-        if p.returncode != 0:
-            print(f"SKIP: cannot build the linux-guest image: {p.stderr.strip()[-300:]}")
-            return skytest.SKIP
+    image = linuxguest.image()
     with tempfile.TemporaryDirectory(prefix="skylinux-") as tmp:
         sock = os.path.join(tmp, "ctl.sock")
         serial = os.path.join(tmp, "serial.log")
