@@ -8,12 +8,14 @@
  *   skyctl vm shutdown vm1 --reason "host patching" --timeout 120
  *   skyctl vm screenshot vm1 screen.png
  *   skyctl vm key vm1 ctrl+alt+del
+ *   skyctl user add alice
  */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <png.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,18 +23,22 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
 #include "keys.h"
+#include "users.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: skyctl [-s SOCKET] [--json] [--wait SECONDS] COMMAND [options]\n"
 		"       skyctl [--json] [--wait SECONDS] vm VERB VM [arguments]\n"
-		"Control one skyvm through its control and display sockets.\n\n"
+		"       skyctl user VERB [NAME] [--users PATH] [--no-nla] [--password-stdin]\n"
+		"Control one skyvm through its control and display sockets, and manage\n"
+		"the RDP user store.\n\n"
 		"  -s, --socket PATH   the VM's control socket (default $SKYVM_CONTROL)\n"
 		"  -j, --json          print the reply as JSON\n"
 		"  -t, --wait SECONDS  how long to wait for the reply (default 10)\n\n"
@@ -62,7 +68,16 @@ static void usage(FILE *f)
 		"  vm mouse VM X Y [left|right|middle]\n"
 		"                      move the pointer to pixel X,Y (and click)\n"
 		"  vm resolution VM WIDTHxHEIGHT\n"
-		"                      ask the guest to change its resolution\n");
+		"                      ask the guest to change its resolution\n\n"
+		"user VERB: skyrdp's user store, --users PATH (default\n"
+		"$SKYLIGHT_STATE_DIR/users.db, else $XDG_STATE_HOME/skylight/users.db, else\n"
+		"/var/lib/skylight/users.db).  Passwords are asked twice on the terminal,\n"
+		"or read as one line from stdin with --password-stdin.\n"
+		"  user add NAME [--no-nla]     add a user; --no-nla keeps no NT hash, so\n"
+		"                               the user can log on over TLS only\n"
+		"  user passwd NAME [--no-nla]  set a new password\n"
+		"  user del NAME                remove a user\n"
+		"  user list                    name, NLA, created\n");
 }
 
 static int request(const char *path, struct json_object *req, int wait_ms,
@@ -715,6 +730,360 @@ static bool is_control_command(const char *cmd)
 	return false;
 }
 
+/* --- user VERB: skyrdp's user store --------------------------------------- */
+
+/* Creates each missing folder of dir, mode 0700. */
+static int mkdir_parents(const char *dir)
+{
+	char *p = strdup(dir), *s;
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (s = p + 1; r == 0; s++) {
+		bool end = !*s;
+
+		if (*s != '/' && !end)
+			continue;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			r = -errno;
+		if (end)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return r;
+}
+
+/* The default store (malloc'd) and in *dir its folder (malloc'd). */
+static char *users_default_path(char **dir)
+{
+	const char *state = getenv("SKYLIGHT_STATE_DIR"), *xdg = getenv("XDG_STATE_HOME");
+	char *path = NULL;
+	int n;
+
+	if (state && *state)
+		n = asprintf(dir, "%s", state);
+	else if (xdg && *xdg)
+		n = asprintf(dir, "%s/skylight", xdg);
+	else
+		n = asprintf(dir, "/var/lib/skylight");
+	if (n < 0) {
+		*dir = NULL;
+		return NULL;
+	}
+	if (asprintf(&path, "%s/users.db", *dir) < 0)
+		return NULL;
+	return path;
+}
+
+static struct termios tty_saved;
+static volatile sig_atomic_t tty_changed;
+
+/* Ctrl-C at the prompt must not leave the terminal without echo. */
+static void tty_restore(int sig)
+{
+	if (tty_changed)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A line of stdin without its newline into buf (RDP_USERS_PASSWORD_MAX + 3
+ * bytes): 0, -EMSGSIZE when too long, -ENODATA at EOF. */
+static int read_line(char *buf, size_t size)
+{
+	size_t n;
+	int c;
+
+	if (!fgets(buf, (int)size, stdin))
+		return -ENODATA;
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n') {
+		buf[--n] = 0;
+	} else if (!feof(stdin)) {
+		while ((c = getchar()) != EOF && c != '\n')
+			;
+		return -EMSGSIZE;
+	}
+	if (n && buf[n - 1] == '\r')
+		buf[--n] = 0;
+	return n > RDP_USERS_PASSWORD_MAX ? -EMSGSIZE : 0;
+}
+
+static int ask_line(const char *prompt, char *buf, size_t size)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct termios t;
+	int r;
+
+	if (tcgetattr(STDIN_FILENO, &tty_saved) < 0)
+		return -errno;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], tty_restore);
+	t = tty_saved;
+	/* No echo, but the newline still moves the cursor on. */
+	t.c_lflag &= ~(tcflag_t)ECHO;
+	t.c_lflag |= ECHONL;
+	tty_changed = 1;
+	/* Echo off before the prompt, as getpass() does: the flush drops
+	 * what was typed ahead, not the answer. */
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &t) < 0) {
+		tty_changed = 0;
+		return -errno;
+	}
+	fputs(prompt, stderr);
+	fflush(stderr);
+	r = read_line(buf, size);
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+	tty_changed = 0;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	return r;
+}
+
+/* The new password into pw: from stdin, or asked twice on the terminal.
+ * 0, or an exit status after a message. */
+static int get_password(const char *name, bool from_stdin, char *pw, size_t size)
+{
+	char again[RDP_USERS_PASSWORD_MAX + 3], prompt[RDP_USERS_NAME_MAX + 32];
+	int r;
+
+	/* Unbuffered: no copy of the password left in stdio's buffer. */
+	setvbuf(stdin, NULL, _IONBF, 0);
+	if (from_stdin) {
+		r = read_line(pw, size);
+	} else {
+		if (!isatty(STDIN_FILENO)) {
+			fprintf(stderr, "skyctl: user: stdin is not a terminal: "
+				"use --password-stdin\n");
+			return EX_USAGE;
+		}
+		snprintf(prompt, sizeof(prompt), "Password for %s: ", name);
+		r = ask_line(prompt, pw, size);
+		if (r == 0)
+			r = ask_line("Again: ", again, sizeof(again));
+		if (r == 0 && strcmp(pw, again)) {
+			fprintf(stderr, "skyctl: user: the passwords do not match\n");
+			r = 1;
+		}
+		explicit_bzero(again, sizeof(again));
+		if (r == 1)
+			return 1;
+	}
+	if (r == -EMSGSIZE || (r == 0 && !*pw)) {
+		fprintf(stderr, "skyctl: user: a password is 1-%d bytes\n", RDP_USERS_PASSWORD_MAX);
+		return EX_DATAERR;
+	}
+	if (r < 0) {
+		fprintf(stderr, "skyctl: user: no password read: %s\n",
+			r == -ENODATA ? "end of input" : strerror(-r));
+		return EX_NOINPUT;
+	}
+	return 0;
+}
+
+static void print_user(const char *name, bool nla, int64_t created, void *data)
+{
+	struct json_object *list = data;
+	time_t t = (time_t)created;
+	char when[32] = "-";
+	struct tm tm;
+
+	if (list) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "name", json_object_new_string(name));
+		json_object_object_add(o, "nla", json_object_new_boolean(nla));
+		json_object_object_add(o, "created", json_object_new_int64(created));
+		json_object_array_add(list, o);
+		return;
+	}
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+	printf("%-24s %-4s %s\n", name, nla ? "yes" : "no", when);
+}
+
+static int user_list(struct rdp_users *u, bool json)
+{
+	struct json_object *list = json ? json_object_new_array() : NULL;
+	int r;
+
+	if (!json)
+		printf("%-24s %-4s %s\n", "NAME", "NLA", "CREATED");
+	r = u ? rdp_users_list(u, print_user, list) : 0;
+	if (r < 0) {
+		fprintf(stderr, "skyctl: user list: %s\n", strerror(-r));
+		json_object_put(list);
+		return EX_IOERR;
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY));
+	json_object_put(list);
+	return 0;
+}
+
+static const char *users_strerror(int r)
+{
+	switch (r) {
+	case -EBADMSG: return "not a user store, or a damaged one";
+	case -EPROTONOSUPPORT: return "made by a newer Skylight";
+	case -EOPNOTSUPP:
+		return "no MD4 for the NT hash (OpenSSL's legacy provider is missing): "
+		       "use --no-nla";
+	default: return strerror(-r);
+	}
+}
+
+/* argv[0] is "user"; options may come anywhere after it. */
+static int user_command(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "users", required_argument, NULL, 'u' },
+		{ "no-nla", no_argument, NULL, 'n' },
+		{ "password-stdin", no_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *path = NULL, *verb, *name = NULL;
+	bool nla = true, from_stdin = false, add, passwd;
+	char pw[RDP_USERS_PASSWORD_MAX + 3], *def = NULL, *dir = NULL;
+	struct rdp_users *u = NULL;
+	uint8_t h[16];
+	int c, want, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': path = optarg; break;
+		case 'n': nla = false; break;
+		case 'p': from_stdin = true; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "skyctl: user wants a verb: add, passwd, del or list\n");
+		return EX_USAGE;
+	}
+	verb = argv[optind++];
+	add = !strcmp(verb, "add");
+	passwd = !strcmp(verb, "passwd");
+	if (add || passwd || !strcmp(verb, "del")) {
+		want = 1;
+	} else if (!strcmp(verb, "list")) {
+		want = 0;
+	} else {
+		fprintf(stderr, "skyctl: unknown user verb \"%s\"\n", verb);
+		return EX_USAGE;
+	}
+	if (argc - optind != want) {
+		fprintf(stderr, "skyctl: user %s wants %s\n", verb, want ? "one NAME" : "no NAME");
+		return EX_USAGE;
+	}
+	if (want)
+		name = argv[optind];
+	if (name && !rdp_users_name_valid(name)) {
+		fprintf(stderr, "skyctl: user: \"%s\": a name is 1-%d of A-Z a-z 0-9 . _ -, "
+			"not starting with - or .\n", name, RDP_USERS_NAME_MAX);
+		return EX_USAGE;
+	}
+	if ((!nla || from_stdin) && !add && !passwd) {
+		fprintf(stderr, "skyctl: --no-nla and --password-stdin go with add and passwd\n");
+		return EX_USAGE;
+	}
+	if (!path) {
+		path = def = users_default_path(&dir);
+		if (!path) {
+			free(dir);
+			return EX_OSERR;
+		}
+	}
+	if (add && dir) {
+		r = mkdir_parents(dir);
+		if (r < 0) {
+			fprintf(stderr, "skyctl: user: cannot create %s: %s\n", dir, strerror(-r));
+			r = EX_CANTCREAT;
+			goto out;
+		}
+	}
+	r = rdp_users_open(path, add, &u);
+	if (r == -ENOENT && !add) {
+		/* No store yet: no users. */
+		if (!strcmp(verb, "list")) {
+			r = user_list(NULL, json);
+			goto out;
+		}
+		fprintf(stderr, "skyctl: user %s: no user \"%s\" (no store at %s)\n", verb, name,
+			path);
+		r = 1;
+		goto out;
+	}
+	if (r < 0) {
+		fprintf(stderr, "skyctl: user: %s: %s\n", path, users_strerror(r));
+		r = add ? EX_CANTCREAT : EX_NOINPUT;
+		goto out;
+	}
+	if (!name) {
+		r = user_list(u, json);
+		goto out;
+	}
+	/* Before asking for a password: does the user exist? */
+	r = rdp_users_nt_hash(u, name, h);
+	explicit_bzero(h, sizeof(h));
+	if (r < 0 && r != -ENOENT && r != -EPERM) {
+		fprintf(stderr, "skyctl: user %s: %s: %s\n", verb, path, users_strerror(r));
+		r = EX_IOERR;
+		goto out;
+	}
+	if (add && r != -ENOENT) {
+		fprintf(stderr, "skyctl: user add: \"%s\" exists (skyctl user passwd changes "
+			"a password)\n", name);
+		r = 1;
+		goto out;
+	}
+	if (!add && r == -ENOENT) {
+		fprintf(stderr, "skyctl: user %s: no user \"%s\"\n", verb, name);
+		r = 1;
+		goto out;
+	}
+	if (add || passwd) {
+		r = get_password(name, from_stdin, pw, sizeof(pw));
+		if (r)
+			goto out;
+		if (add)
+			r = rdp_users_add(u, name, pw, nla);
+		else
+			r = rdp_users_set_password(u, name, pw, nla);
+		explicit_bzero(pw, sizeof(pw));
+	} else {
+		r = rdp_users_remove(u, name);
+	}
+	if (r == -EINVAL) {
+		fprintf(stderr, "skyctl: user %s: a password is UTF-8 text\n", verb);
+		r = EX_DATAERR;
+	} else if (r == -EEXIST || r == -ENOENT) {
+		/* Someone else got there between our check and now. */
+		fprintf(stderr, "skyctl: user %s: \"%s\": %s\n", verb, name,
+			r == -EEXIST ? "exists" : "no such user");
+		r = 1;
+	} else if (r == -EOPNOTSUPP) {
+		fprintf(stderr, "skyctl: user %s: %s\n", verb, users_strerror(r));
+		r = EX_UNAVAILABLE;
+	} else if (r < 0) {
+		fprintf(stderr, "skyctl: user %s: %s: %s\n", verb, path, users_strerror(r));
+		r = EX_IOERR;
+	}
+out:
+	rdp_users_close(u);
+	free(def);
+	free(dir);
+	return r;
+}
+
 static bool parse_wait(const char *arg, long *ret)
 {
 	char *end;
@@ -764,6 +1133,8 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = argv[optind++];
+	if (!strcmp(cmd, "user"))
+		return user_command(argc - optind + 1, argv + optind - 1, json);
 	if (!strcmp(cmd, "vm")) {
 		const char *verb, *vm;
 
