@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""e2e tier: a real RDP client (xfreerdp on Xvfb) against skyrdp in front of
+skyvm running the test guest's desktop.  What the client shows must match
+the guest's framebuffer (H.264 and RemoteFX are lossy: a tolerance, the
+clock masked), keys typed into the client reach the guest, a wrong password
+is refused, the client's window size reaches the guest, NLA works, a
+client that dies does not take skyrdp with it, and a client whose
+connection drops comes back with its auto-reconnect cookie.  Each test ends
+with skyrdp's sessions gone with their clients, a clean exit on SIGTERM and
+no sanitizer report.
+
+Run one test: python3 test_rdp.py RDP.test_avc420.  Each skips (exit 77)
+without a usable /dev/kvm, Xvfb, xfreerdp, xdotool or a built skyrdp.
+SKYLIGHT_E2E_ARTIFACTS=DIR keeps the logs and pictures of a failed test
+(of every test with SKYLIGHT_E2E_KEEP=1).
+"""
+
+import os
+import shutil
+import signal
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rdptest  # noqa: E402
+from rdptest import Client, Guest, SkyRDP, Xvfb  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+W, H = 1024, 768
+KEYS = "hello"
+KEEP = os.environ.get("SKYLIGHT_E2E_KEEP") == "1"
+REFUSAL = (r"(?i)(refus|denied|wrong password|bad password|authentication fail|logon fail|"
+           r"invalid password|unknown user|no such user)")
+
+
+class RDP(unittest.TestCase):
+    skyrdp_args = ()
+    sec = "/sec:tls"
+
+    def setUp(self):
+        self.tmp = rdptest.temp_dir()
+        self.addCleanup(rdptest.remove_dir, self.tmp)
+        # Cleanups run last-in first-out: the artifacts are saved before the
+        # processes are killed, and those before the folder goes.
+        self.addCleanup(rdptest.kill_all)
+        self.addCleanup(self.keep_artifacts)
+        self.x = Xvfb(self.tmp)
+        # The X pointer (drawn into Xvfb's framebuffer) out of every window.
+        self.x.xdotool("mousemove", rdptest.SCREEN_W - 1, rdptest.SCREEN_H - 1)
+        self.guest = Guest(self.tmp)
+        self.store = os.path.join(self.tmp, "users.db")
+        rdptest.add_user(self.store, "alice", PASSWORD)
+        self.guest.boot()
+        self.rdp = SkyRDP(self.tmp, self.guest, self.store, *self.skyrdp_args)
+        self.failures_seen = self.failed()
+        self.shots = 0
+        self.clients = []
+
+    def failed(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if not result:
+            return 0
+        return len(result.failures) + len(result.errors)
+
+    def keep_artifacts(self):
+        dest = os.environ.get("SKYLIGHT_E2E_ARTIFACTS")
+        if not dest or (self.failed() == getattr(self, "failures_seen", 0) and not KEEP):
+            return
+        dest = os.path.join(dest, self.id().split(".", 1)[1])
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(self.tmp, dest, ignore=shutil.ignore_patterns("*.sock", "*.display",
+                                                                      "Xvfb_screen*", "*.db*",
+                                                                      "*key.pem"),
+                        ignore_dangling_symlinks=True)
+        print(f"artifacts in {dest}", file=sys.stderr)
+
+    def connect(self, *args, user="alice", password=PASSWORD):
+        c = Client(self.x, self.tmp, self.rdp.port, user, password, self.sec,
+                   f"/size:{W}x{H}", *args)
+        self.clients.append(c)
+        return c
+
+    def finish(self):
+        """The end of every test: the clients go, skyrdp's sessions end on
+        their own, skyrdp stops cleanly on SIGTERM, no sanitizer spoke."""
+        for c in self.clients:
+            rdptest.kill(c.proc)
+        listener = self.rdp.proc.pid
+        self.assert_up()
+        try:
+            rdptest.wait_for("skyrdp's sessions to end after their clients left",
+                             lambda: rdptest.group_members(listener) <= {listener}, 30)
+        except AssertionError as e:
+            self.fail(f"{e}\n{self.rdp.log()[-3000:]}")
+        os.kill(listener, signal.SIGTERM)
+        rc = rdptest.kill(self.rdp.proc, grace=30)
+        self.assertEqual(rc, 0, f"skyrdp on SIGTERM:\n{self.rdp.log()[-3000:]}")
+        for name, log in (("skyrdp", self.rdp.log()), ("skyvm", rdptest.read_log(self.guest.proc))):
+            m = rdptest.SANITIZER.search(log)
+            self.assertIsNone(m, f"{name}:\n{log[m.start() - 200 if m else 0:][:4000]}")
+
+    def wait_desktop(self, client, size=(W, H), timeout=90):
+        """Wait until the client's window shows the guest's screen."""
+        _, _, _, w, h = client.window()
+        masks = [rdptest.grow(self.guest.clock, 8)]
+        deadline = time.monotonic() + timeout
+        want, taken, stats = None, 0, None
+        while True:
+            if client.proc.poll() is not None:
+                self.fail(f"xfreerdp exited ({client.proc.returncode}):\n{client.log()[-3000:]}"
+                          f"\nskyrdp:\n{self.rdp.log()[-3000:]}")
+            # The guest's picture is static but for the clock: a fresh one
+            # now and then covers a mode change on the way.
+            if want is None or time.monotonic() - taken > 10:
+                gw, gh, want = self.guest.screenshot()
+                taken = time.monotonic()
+            geo = client.geometry()
+            if geo and (geo[3], geo[4]) == size == (gw, gh):
+                got = client.capture()
+                stats = rdptest.compare(want, got, masks)
+                if rdptest.close_enough(stats):
+                    if KEEP:
+                        self.shots += 1
+                        rdptest.png_write(os.path.join(self.tmp, f"client-{self.shots}.png"),
+                                          got)
+                    return stats
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if stats:
+            rdptest.png_write(os.path.join(self.tmp, "client.png"), got)
+            rdptest.png_write(os.path.join(self.tmp, "guest.png"), want)
+        self.fail(f"the client never showed the guest's {size[0]}x{size[1]} screen: "
+                  f"window {geo}, guest {gw}x{gh}"
+                  + (f", {rdptest.describe(stats)}" if stats else "")
+                  + f"\nxfreerdp:\n{client.log()[-2000:]}\nskyrdp:\n{self.rdp.log()[-3000:]}")
+
+    def assert_up(self):
+        self.assertIsNone(self.rdp.proc.poll(), f"skyrdp exited:\n{self.rdp.log()[-3000:]}")
+
+    # (a) H.264 through the graphics pipeline.
+    def test_avc420(self):
+        c = self.connect("/gfx:AVC420", "+auto-reconnect")
+        stats = self.wait_desktop(c)
+        print(f"AVC420: {rdptest.describe(stats)}")
+        self.finish()
+
+    # (b) keys typed into the client reach the guest, and its new picture
+    # reaches the client.
+    def test_keys(self):
+        c = self.connect("/gfx:AVC420", "+auto-reconnect")
+        self.wait_desktop(c)
+        _, _, before = self.guest.screenshot()
+        start = len(self.guest.output())
+        self.x.xdotool("windowfocus", "--sync", c.wid)
+        self.x.xdotool("type", "--delay", "60", KEYS)
+        self.guest.wait_serial("(?s)" + ".*".join(f"desktop: key '{k}'" for k in KEYS),
+                               start=start)
+        time.sleep(0.5)
+        _, _, after = self.guest.screenshot()
+        self.assertNotEqual(before, after, "the typed text did not change the guest's screen")
+        self.wait_desktop(c)
+        self.finish()
+
+    # (c) a wrong password (and an unknown user) is refused, skyrdp stays up
+    # and says so, and the right password still works.
+    def test_wrong_password(self):
+        for user, pw in (("alice", "wrong password"), ("mallory", PASSWORD)):
+            c = self.connect("/gfx:AVC420", user=user, password=pw)
+            rc = c.wait_exit(60)
+            self.assertNotEqual(rc, 0, f"xfreerdp as {user} with a wrong password exited 0:\n"
+                                f"{c.log()[-2000:]}")
+            self.assert_up()
+        self.assertRegex(self.rdp.log(), REFUSAL)
+        c = self.connect("/gfx:AVC420")
+        self.wait_desktop(c)
+        self.finish()
+
+    # (d) the legacy path: RemoteFX surface bits, no graphics pipeline.
+    def test_rfx(self):
+        c = self.connect("/rfx", "-gfx")
+        stats = self.wait_desktop(c)
+        print(f"RemoteFX: {rdptest.describe(stats)}")
+        self.finish()
+
+    # (e) the client's window size reaches the guest.
+    def test_resize(self):
+        c = self.connect("/gfx:AVC420", "/dynamic-resolution")
+        self.wait_desktop(c)
+        start = len(self.guest.output())
+        self.x.xdotool("windowsize", c.wid, 1280, 720)
+        self.guest.wait_serial(r"desktop: mode 1280x720", start=start)
+        self.wait_desktop(c, size=(1280, 720))
+        self.finish()
+
+    # (g) a client killed mid-session: skyrdp stays up and the next one works.
+    def test_client_killed(self):
+        c = self.connect("/gfx:AVC420")
+        self.wait_desktop(c)
+        rdptest.kill(c.proc, signal.SIGKILL)
+        self.assert_up()
+        c = self.connect("/gfx:AVC420")
+        self.wait_desktop(c)
+        self.finish()
+
+    # (g) auto-reconnect: the session's worker dies (a dropped connection
+    # as the client sees it); the same client comes back with its cookie.
+    def test_auto_reconnect(self):
+        c = self.connect("/gfx:AVC420", "+auto-reconnect")
+        self.wait_desktop(c)
+        listener = self.rdp.proc.pid
+        workers = rdptest.group_members(listener) - {listener}
+        self.assertEqual(len(workers), 1, workers)
+        os.kill(workers.pop(), signal.SIGKILL)
+        rdptest.wait_for("the client to reconnect", lambda: "reconnected with an auto-reconnect "
+                         "cookie" in self.rdp.log(), 60)
+        self.assertIsNone(c.proc.poll(), "xfreerdp gave up instead of reconnecting")
+        self.wait_desktop(c)
+        self.finish()
+
+# (f) NLA (CredSSP with NTLM against the store's NT hash).
+class NLA(RDP):
+    skyrdp_args = ("--auth", "nla")
+    sec = "/sec:nla"
+
+    def test_nla(self):
+        c = self.connect("/gfx:AVC420")
+        self.wait_desktop(c)
+        # A wrong password, and a user without an NT hash, get no session.
+        rdptest.add_user(self.store, "bob", PASSWORD, "--no-nla")
+        for user, pw in (("alice", "wrong password"), ("bob", PASSWORD)):
+            c2 = self.connect("/gfx:AVC420", user=user, password=pw)
+            self.assertNotEqual(c2.wait_exit(60), 0, f"NLA as {user} was let in:\n"
+                                f"{c2.log()[-2000:]}")
+            self.assert_up()
+        self.finish()
+
+
+# Only test_nla runs with --auth nla; the rest were run above.
+for _name in [n for n in dir(RDP) if n.startswith("test_")]:
+    setattr(NLA, _name, None)
+
+
+if __name__ == "__main__":
+    rdptest.require()
+    unittest.main(verbosity=2)
