@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include "input.h"
+#include "keys.h"
 
 #include <freerdp/input.h>
 
@@ -25,65 +26,17 @@ bool input_map_scancode(uint16_t flags, uint16_t code, struct input_key *ret)
 	return true;
 }
 
-/* Printable ASCII on a US layout: make code, and whether shift is held
- * (the same table as clients/keys.c; rdp/ does not link clients/). */
-static const struct {
-	uint8_t sc;
-	bool shift;
-} ascii[128] = {
-	['\b'] = { SC_BACKSPACE, false },
-	['\t'] = { 0x0f, false }, ['\r'] = { 0x1c, false }, ['\n'] = { 0x1c, false },
-	[' '] = { 0x39, false },
-	['1'] = { 0x02, false }, ['!'] = { 0x02, true },
-	['2'] = { 0x03, false }, ['@'] = { 0x03, true },
-	['3'] = { 0x04, false }, ['#'] = { 0x04, true },
-	['4'] = { 0x05, false }, ['$'] = { 0x05, true },
-	['5'] = { 0x06, false }, ['%'] = { 0x06, true },
-	['6'] = { 0x07, false }, ['^'] = { 0x07, true },
-	['7'] = { 0x08, false }, ['&'] = { 0x08, true },
-	['8'] = { 0x09, false }, ['*'] = { 0x09, true },
-	['9'] = { 0x0a, false }, ['('] = { 0x0a, true },
-	['0'] = { 0x0b, false }, [')'] = { 0x0b, true },
-	['-'] = { 0x0c, false }, ['_'] = { 0x0c, true },
-	['='] = { 0x0d, false }, ['+'] = { 0x0d, true },
-	['q'] = { 0x10, false }, ['w'] = { 0x11, false }, ['e'] = { 0x12, false },
-	['r'] = { 0x13, false }, ['t'] = { 0x14, false }, ['y'] = { 0x15, false },
-	['u'] = { 0x16, false }, ['i'] = { 0x17, false }, ['o'] = { 0x18, false },
-	['p'] = { 0x19, false },
-	['['] = { 0x1a, false }, ['{'] = { 0x1a, true },
-	[']'] = { 0x1b, false }, ['}'] = { 0x1b, true },
-	['a'] = { 0x1e, false }, ['s'] = { 0x1f, false }, ['d'] = { 0x20, false },
-	['f'] = { 0x21, false }, ['g'] = { 0x22, false }, ['h'] = { 0x23, false },
-	['j'] = { 0x24, false }, ['k'] = { 0x25, false }, ['l'] = { 0x26, false },
-	[';'] = { 0x27, false }, [':'] = { 0x27, true },
-	['\''] = { 0x28, false }, ['"'] = { 0x28, true },
-	['`'] = { 0x29, false }, ['~'] = { 0x29, true },
-	['\\'] = { 0x2b, false }, ['|'] = { 0x2b, true },
-	['z'] = { 0x2c, false }, ['x'] = { 0x2d, false }, ['c'] = { 0x2e, false },
-	['v'] = { 0x2f, false }, ['b'] = { 0x30, false }, ['n'] = { 0x31, false },
-	['m'] = { 0x32, false },
-	[','] = { 0x33, false }, ['<'] = { 0x33, true },
-	['.'] = { 0x34, false }, ['>'] = { 0x34, true },
-	['/'] = { 0x35, false }, ['?'] = { 0x35, true },
-};
-
 unsigned input_map_unicode(uint16_t flags, uint16_t code, struct input_key out[INPUT_UNICODE_MAX])
 {
 	bool down = !(flags & KBD_FLAGS_RELEASE), shift;
+	struct key k;
 	unsigned n = 0;
 	uint8_t sc;
 
-	if (code >= 128)
+	/* Printable ASCII on a US layout (base/keys.c); others are dropped. */
+	if (code >= 128 || code == 0 || keys_for_char((char)code, &k, &shift) < 0)
 		return 0;
-	if (code >= 'A' && code <= 'Z') {
-		sc = ascii[code - 'A' + 'a'].sc;
-		shift = true;
-	} else {
-		sc = ascii[code].sc;
-		shift = ascii[code].shift;
-	}
-	if (!sc)
-		return 0;
+	sc = k.scancode;
 	if (!down) {
 		out[0] = (struct input_key){ .scancode = sc, .down = false };
 		return 1;

@@ -77,7 +77,11 @@ static void test_chars(void **state)
 	assert_int_equal(k.scancode, 0x1c);
 	assert_int_equal(keys_for_char('\t', &k, &shift), 0);
 	assert_int_equal(k.scancode, 0x0f);
-	assert_int_equal(keys_for_char('\r', &k, &shift), -EINVAL);
+	assert_int_equal(keys_for_char('\r', &k, &shift), 0);
+	assert_int_equal(k.scancode, 0x1c);
+	assert_int_equal(keys_for_char('\b', &k, &shift), 0);
+	assert_int_equal(k.scancode, 0x0e);
+	assert_int_equal(keys_for_char('\a', &k, &shift), -EINVAL);
 	assert_int_equal(keys_for_char('\0', &k, &shift), -EINVAL);
 	assert_int_equal(keys_for_char(127, &k, &shift), -EINVAL);
 	assert_int_equal(keys_for_char((char)0xc3, &k, &shift), -EINVAL);

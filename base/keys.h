@@ -2,9 +2,9 @@
 #pragma once
 
 /*
- * PC/AT scancode set 1 for skyctl's `vm type` and `vm key` (a US keyboard
- * layout): key names, ASCII text and combos such as "ctrl+alt+del" turned
- * into make/break events.  Pure.
+ * PC/AT scancode set 1 on a US keyboard layout: key names, ASCII text and
+ * combos such as "ctrl+alt+del" turned into make/break events.  Pure.
+ * skyctl's `vm type` / `vm key` and skyrdp's unicode input share it.
  */
 
 #include <stdbool.h>
@@ -38,7 +38,8 @@ struct key_event {
 int keys_lookup(const char *name, struct key *ret);
 
 /* The key typing ASCII character c, and whether shift is held for it;
- * '\n' is Enter and '\t' Tab.  -EINVAL for other characters. */
+ * '\n' and '\r' are Enter, '\t' Tab, '\b' Backspace.  -EINVAL for other
+ * characters. */
 int keys_for_char(char c, struct key *ret, bool *shift);
 
 /*

@@ -12,7 +12,8 @@ static const struct {
 	uint8_t sc;
 	bool shift;
 } ascii[128] = {
-	['\t'] = { 0x0f, false }, ['\n'] = { 0x1c, false },
+	['\b'] = { 0x0e, false }, ['\t'] = { 0x0f, false },
+	['\r'] = { 0x1c, false }, ['\n'] = { 0x1c, false },
 	[' '] = { 0x39, false },
 	['1'] = { 0x02, false }, ['!'] = { 0x02, true },
 	['2'] = { 0x03, false }, ['@'] = { 0x03, true },
