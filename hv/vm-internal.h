@@ -115,6 +115,7 @@ struct hv_vm {
 	struct hv_vm_vmbus_msg *vmbus_q;
 	unsigned vmbus_qhead, vmbus_qlen;
 	atomic_uint_fast64_t vmbus_events[2048 / 64]; /* by relid */
+	atomic_uint_fast64_t vmbus_live[2048 / 64];   /* relids that have a channel */
 	atomic_uint_fast64_t vmbus_posts, vmbus_signals, vmbus_busy;
 	/* Time in the hypercall exit handler: [0] HvPostMessage, [1] HvSignalEvent. */
 	atomic_uint_fast64_t hypercall_ns[2], hypercall_n[2];

@@ -95,6 +95,10 @@ static uint16_t vmbus_signal_event(void *data, uint32_t vp, uint32_t conn_id)
 	if (!hv_vmbus_event_conn_valid(conn_id))
 		return HV_STATUS_INVALID_CONNECTION_ID;
 	relid = conn_id - HV_VMBUS_EVENT_CONNECTION_BASE;
+	/* Only ids of channels that exist, as Hyper-V answers. */
+	if (!(atomic_load_explicit(&vm->vmbus_live[relid / 64], memory_order_relaxed) &
+	      (1ull << (relid % 64))))
+		return HV_STATUS_INVALID_CONNECTION_ID;
 	atomic_fetch_or_explicit(&vm->vmbus_events[relid / 64], 1ull << (relid % 64),
 				 memory_order_seq_cst);
 	atomic_fetch_add_explicit(&vm->vmbus_signals, 1, memory_order_relaxed);
@@ -159,9 +163,21 @@ static int bus_signal_event(void *data, uint32_t vp, uint32_t sint, uint32_t fla
 	return hv_hyperv_signal(&vm->hyperv, vp, sint, flag);
 }
 
+static void bus_relid_changed(void *data, uint32_t relid, bool exists)
+{
+	struct hv_vm *vm = data;
+	uint64_t bit = 1ull << (relid % 64);
+
+	if (exists)
+		atomic_fetch_or_explicit(&vm->vmbus_live[relid / 64], bit, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&vm->vmbus_live[relid / 64], ~bit, memory_order_relaxed);
+}
+
 static const struct hv_vmbus_host_ops vm_bus_ops = {
 	.post_message = bus_post_message,
 	.signal_event = bus_signal_event,
+	.relid_changed = bus_relid_changed,
 };
 
 static void ic_shutdown_ack(void *data, bool accepted)

@@ -477,10 +477,17 @@ static bool chan_shut(struct hv_vmbus_channel *ch)
 	return true;
 }
 
+static void relid_changed(struct hv_vmbus *vb, uint32_t relid, bool exists)
+{
+	if (vb->ops->relid_changed)
+		vb->ops->relid_changed(vb->data, relid, exists);
+}
+
 static void chan_free(struct hv_vmbus_channel *ch)
 {
 	chan_shut(ch);
 	ch->vb->chans[ch->relid] = NULL;
+	relid_changed(ch->vb, ch->relid, false);
 	free(ch->buf);
 	free(ch);
 }
@@ -1245,6 +1252,7 @@ int hv_vmbus_add_device(struct hv_vmbus *vb, const struct hv_vmbus_offer *offer,
 	ch->ops = ops;
 	ch->data = data;
 	vb->chans[relid] = ch;
+	relid_changed(vb, relid, true);
 	/* Hot-add: a guest past REQUESTOFFERS learns of it now, or once it
 	 * released the channel this one replaces. */
 	if (vb->state == HV_VMBUS_OFFERED) {

@@ -81,6 +81,9 @@ struct hv_vmbus_host_ops {
 	/* Set event flag `flag` (a relid) in vp's SIEF page for sint and
 	 * interrupt it. */
 	int (*signal_event)(void *data, uint32_t vp, uint32_t sint, uint32_t flag);
+	/* Optional: relid now has a channel (exists) or no longer has one, so
+	 * HvSignalEvent can refuse ids of no channel on the vCPU thread. */
+	void (*relid_changed)(void *data, uint32_t relid, bool exists);
 };
 
 /* What a device offers (struct vmbus_channel_offer_channel). */
