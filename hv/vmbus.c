@@ -711,6 +711,12 @@ static int msg_gpadl_header(struct hv_vmbus *vb, const struct hv_vmbus_msg_gpadl
 		r = -ENOENT;
 		goto fail;
 	}
+	/* Handle 0 means "no GPADL" in OPENCHANNEL and elsewhere; Linux
+	 * numbers from 0xE1E10 (connection.c next_gpadl_handle). */
+	if (!m->gpadl) {
+		bad_input(vb, "GPADL_HEADER: handle 0");
+		goto fail;
+	}
 	if (gpadl_find(vb, m->gpadl)) {
 		bad_input(vb, "GPADL_HEADER: handle %#x is in use", m->gpadl);
 		r = -EEXIST;
