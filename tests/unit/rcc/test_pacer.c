@@ -29,12 +29,20 @@ static void test_rate(void **state)
 	assert_int_equal(rcc_pacer_new(25, 0, &p), 0);
 	assert_int_equal(rcc_pacer_wait(p, t), 0);
 	rcc_pacer_sent(p, 1, t);
-	assert_int_equal(rcc_pacer_wait(p, t), 40 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), 10 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 40 * MS), 0);
+	/* Due 40 ms later; a frame may go 5 ms (an eighth) early. */
+	assert_int_equal(rcc_pacer_wait(p, t), 35 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), 5 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 35 * MS), 0);
+	/* Sent early, the next is still due on the cadence (t + 80). */
+	rcc_pacer_sent(p, 2, t + 36 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 36 * MS), 39 * MS);
+	/* After an idle spell no credit is banked: at most one early frame. */
+	rcc_pacer_sent(p, 3, t + 400 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 400 * MS), 30 * MS);
+	t += 400 * MS;
 	assert_int_equal(rcc_pacer_wait(p, t + 400 * MS), 0);
 	/* No limit on unacked frames. */
-	for (uint32_t id = 2; id < 1000; id++)
+	for (uint32_t id = 4; id < 1000; id++)
 		rcc_pacer_sent(p, id, t += 40 * MS);
 	assert_int_equal(rcc_pacer_unacked(p), 999);
 	assert_int_equal(rcc_pacer_wait(p, t + 40 * MS), 0);
