@@ -29,20 +29,27 @@ static void test_rate(void **state)
 	assert_int_equal(rcc_pacer_new(25, 0, &p), 0);
 	assert_int_equal(rcc_pacer_wait(p, t), 0);
 	rcc_pacer_sent(p, 1, t);
-	/* Due 40 ms later; a frame may go 5 ms (an eighth) early. */
-	assert_int_equal(rcc_pacer_wait(p, t), 35 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), 5 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 35 * MS), 0);
-	/* Sent early, the next is still due on the cadence (t + 80). */
-	rcc_pacer_sent(p, 2, t + 36 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 36 * MS), 39 * MS);
-	/* After an idle spell no credit is banked: at most one early frame. */
-	rcc_pacer_sent(p, 3, t + 400 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 400 * MS), 30 * MS);
-	t += 400 * MS;
-	assert_int_equal(rcc_pacer_wait(p, t + 400 * MS), 0);
+	assert_int_equal(rcc_pacer_wait(p, t), 40 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), 10 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 40 * MS), 0);
+	/* A frame that comes late leaves credit: the next one, a little
+	 * early, need not wait for a tick of its own. */
+	rcc_pacer_sent(p, 2, t + 45 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 80 * MS), 0);
+	rcc_pacer_sent(p, 3, t + 80 * MS);
+	/* ...and that credit is spent: the next waits the full 40 ms. */
+	assert_int_equal(rcc_pacer_wait(p, t + 110 * MS), 10 * MS);
+	/* After an idle spell at most two frames go early, half an interval
+	 * apart; then the target rate holds. */
+	t += 1000 * MS;
+	assert_int_equal(rcc_pacer_wait(p, t), 0);
+	rcc_pacer_sent(p, 4, t);
+	assert_int_equal(rcc_pacer_wait(p, t), 20 * MS);
+	rcc_pacer_sent(p, 5, t + 20 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t + 20 * MS), 20 * MS);
+	t += 20 * MS;
 	/* No limit on unacked frames. */
-	for (uint32_t id = 4; id < 1000; id++)
+	for (uint32_t id = 6; id < 1000; id++)
 		rcc_pacer_sent(p, id, t += 40 * MS);
 	assert_int_equal(rcc_pacer_unacked(p), 999);
 	assert_int_equal(rcc_pacer_wait(p, t + 40 * MS), 0);
