@@ -109,12 +109,13 @@ def run_clients(rdpbench, port, size, seconds, n, tmp, tag, watch=()):
 
 
 def skyrdp_run(args, tmp, sessions):
-    guest = rdptest.Guest(tmp, name="bench", cmdline="desktop=anim")
+    content = "desktop=" + args.content
+    guest = rdptest.Guest(tmp, name="bench", cmdline=content)
     # Guest() has no resolution option: restart skyvm with one.
     kill(guest.proc)
     guest.proc = spawn([rdptest.SKYVM, "--kernel", rdptest.GUEST, "--mem", "128M", "--name",
                         guest.name, "--run-dir", guest.run_dir, "--resolution", args.size,
-                        "--cmdline", "desktop=anim", "--serial", "file:" + guest.serial],
+                        "--cmdline", content, "--serial", "file:" + guest.serial],
                        os.path.join(tmp, "skyvm.log"))
     guest.wait_serial(r"desktop: ready")
     store = os.path.join(tmp, "users.db")
@@ -180,6 +181,10 @@ def main():
     ap.add_argument("--build", default="build", help="meson build directory")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--size", default="1920x1080")
+    ap.add_argument("--content", choices=("anim", "office"), default="anim",
+                    help="the test guest's animation: full motion (anim) or office (the "
+                         "desktop with a line typed at 30 characters a second); the shadow "
+                         "peer always shows the full-motion one")
     ap.add_argument("--sessions", default="",
                     help="comma-separated client counts against skyrdp (e.g. 1,2,4,8): "
                     "stops at the first whose median fps is under --min-fps")

@@ -378,11 +378,24 @@ static void dirty(int x, int y, int w, int h)
 	r->h = h - r->y;
 }
 
+/* desktop=office: the ordinary desktop, a line being typed into its
+ * text field (one character a frame), and the frame/clock cells. */
+static void render_office(void)
+{
+	render_desktop();
+	for (int i = 0; i < 16; i++) {
+		fill(i * CELL, 0, CELL, CELL, (frame >> (15 - i)) & 1 ? WHITE : BLACK);
+		fill(i * CELL, CELL, CELL, CELL, (stamp_ms >> (15 - i)) & 1 ? WHITE : BLACK);
+	}
+}
+
 static void present(void)
 {
 	for (uint32_t i = 0; i < sync.nrects; i++) {
 		clip = sync.rects[i];
-		if (di->anim)
+		if (di->anim == DESK_ANIM_OFFICE)
+			render_office();
+		else if (di->anim)
 			render_anim();
 		else
 			render_desktop();
@@ -556,15 +569,27 @@ static __attribute__((noreturn)) void run_anim(void)
 		uint64_t next;
 		int64_t left;
 
-		old_x = mw_x;
-		old_y = mw_y;
-		anim_window_pos(frame, &mw_x, &mw_y);
 		stamp_ms = (uint32_t)(now_ms(tsc()) & 0xffff);
 		dirty(0, 0, CELLS_W, CELLS_H);
-		dirty(vid_x(), VID_Y, VID_W, VID_H);
-		dirty(0, H - BANNER_H - 8, W, BANNER_H);
-		dirty(imin(old_x, mw_x), imin(old_y, mw_y), MW_W + (old_x > mw_x ? old_x - mw_x : mw_x - old_x),
-		      MW_H + (old_y > mw_y ? old_y - mw_y : mw_y - old_y));
+		if (di->anim == DESK_ANIM_OFFICE) {
+			static const char typed[] = "The quick brown fox jumps over";
+
+			/* Typing: a character a frame, the line restarting when full. */
+			text_len = (int)(frame % (sizeof(typed) - 1)) + 1;
+			for (int i = 0; i < text_len; i++)
+				text[i] = typed[i];
+			text[text_len] = 0;
+			text_changed();
+		} else {
+			old_x = mw_x;
+			old_y = mw_y;
+			anim_window_pos(frame, &mw_x, &mw_y);
+			dirty(vid_x(), VID_Y, VID_W, VID_H);
+			dirty(0, H - BANNER_H - 8, W, BANNER_H);
+			dirty(imin(old_x, mw_x), imin(old_y, mw_y),
+			      MW_W + (old_x > mw_x ? old_x - mw_x : mw_x - old_x),
+			      MW_H + (old_y > mw_y ? old_y - mw_y : mw_y - old_y));
+		}
 		present();
 		/* Halt in the kernel until a tick before the frame's time, then
 		 * spin here (the kernel's hlt ends on 10 ms ticks). */

@@ -41,6 +41,9 @@ struct guest_job {
 
 extern struct guest_job guest_jobs[GUEST_MAX_CPUS];
 
+#define DESK_ANIM_MOTION 1 /* full motion: video, banner, moving window */
+#define DESK_ANIM_OFFICE 2 /* the desktop with a line typed at 30 characters a second */
+
 /*
  * The desktop ("desktop" / "desktop=anim", kernel/desktop.c at CPL0,
  * desktop-user.c at CPL3).  The kernel drives the synthetic video,
@@ -85,7 +88,7 @@ struct desk_sync {
 /* Written by the kernel, read at CPL3 (between system calls). */
 struct desk_info {
 	uint32_t width, height, pitch; /* the current mode; pitch in bytes */
-	uint32_t anim;                 /* "desktop=anim" */
+	uint32_t anim;                 /* DESK_ANIM_*: "desktop=anim" / "desktop=office" */
 	uint64_t fb;                   /* the VRAM, identity-mapped */
 	uint64_t tsc_hz;               /* 2^32 if the host does not say */
 	uint64_t host_time;            /* time sync: 100 ns units since 1601, 0 if none yet */

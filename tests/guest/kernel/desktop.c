@@ -1331,7 +1331,7 @@ void desktop_main(uint8_t mode)
 	if (mode == 3)
 		desktop_hostile();
 
-	info.anim = mode == 2;
+	info.anim = mode == 2 ? DESK_ANIM_MOTION : mode == 4 ? DESK_ANIM_OFFICE : 0;
 	info.tsc_hz = hv.tsc_hz ? hv.tsc_hz : TIMEOUT_TSC;
 	info.host_time = ic_host_time;
 	info.host_time_tsc = ic_host_time_tsc;

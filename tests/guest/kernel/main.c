@@ -22,7 +22,8 @@ struct options {
 	char fault;    /* 'p'f, 'u'd, 'g'p or 0 */
 	bool panic, noexit, reboot, echo, insn_test;
 	uint8_t vmbus; /* 0, 1 "vmbus", 2 "vmbus=hostile", 3 "vmbus=bench",
-			* 4 "desktop", 5 "desktop=anim", 6 "desktop=hostile" */
+			* 4 "desktop", 5 "desktop=anim", 6 "desktop=hostile",
+			* 7 "desktop=office" */
 };
 
 struct guest_job guest_jobs[GUEST_MAX_CPUS] __noinit;
@@ -144,6 +145,8 @@ static void options_parse(struct options *o)
 			o->vmbus = 5;
 		} else if (word_is(s, eq, "desktop") && eq < end && word_is(eq + 1, end, "hostile")) {
 			o->vmbus = 6;
+		} else if (word_is(s, eq, "desktop") && eq < end && word_is(eq + 1, end, "office")) {
+			o->vmbus = 7;
 		} else if (word_is(s, eq, "fill")) {
 			if (eq < end && parse_u64(eq + 1, end, &v))
 				o->fill_mib = v;

@@ -20,7 +20,8 @@ struct vmbus_config {
 	uint64_t ram_end;            /* end of the highest usable e820 entry */
 	bool hostile;
 	bool bench;
-	uint8_t desktop;             /* 1 "desktop", 2 "desktop=anim", 3 "desktop=hostile" */
+	uint8_t desktop;             /* 1 "desktop", 2 "desktop=anim", 3 "desktop=hostile",
+				      * 4 "desktop=office" */
 };
 
 __noreturn void vmbus_main(const struct vmbus_config *cfg);
