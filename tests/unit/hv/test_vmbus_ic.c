@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
+#include "fake-guest.h"
 #include "fake-mem.h"
 #include "ic-guest.h"
 #include "ic-proto.h"
@@ -113,7 +114,7 @@ static const void *host_msg(uint32_t type)
 
 static void guest_msg(const void *m, size_t len)
 {
-	hv_vmbus_message(T.vb, HV_VMBUS_MESSAGE_CONNECTION_ID_4, m, len);
+	fg_guest_msg(T.vb, m, len);
 }
 
 /* Deterministic: a failure reproduces. */
@@ -242,63 +243,27 @@ static bool all_negotiated(void)
 	return true;
 }
 
-static void open_channel(enum hv_ic_kind k)
+static struct fg_rings rings(enum hv_ic_kind k)
 {
 	struct gchan *c = &T.ch[k];
-	uint8_t m[HV_VMBUS_MSG_MAX] = { 0 };
-	struct hv_vmbus_msg_gpadl_header *gh = (void *)m;
-	struct hv_vmbus_msg_open op = { .hdr.msgtype = HV_CHANNELMSG_OPENCHANNEL };
-	const struct hv_vmbus_msg_open_result *res;
-	uint32_t gpadl = 0x100 + k;
 
-	/* A GPADL over both rings, outbound first (vmbus_establish_gpadl()). */
-	gh->hdr.msgtype = HV_CHANNELMSG_GPADL_HEADER;
-	gh->child_relid = c->relid;
-	gh->gpadl = gpadl;
-	gh->range_buflen = 8 + 8 * 2 * RING_PAGES;
-	gh->rangecount = 1;
-	gh->byte_count = 2 * RING_PAGES * PAGE;
-	for (unsigned i = 0; i < 2 * RING_PAGES; i++) {
-		c->pfns[i] = 0x400 + 16 * k + i;
-		gh->pfn[i] = c->pfns[i];
-		memset(T.mem.host + c->pfns[i] * PAGE, 0, PAGE);
-	}
-	/* hv_ringbuffer_init(): feat_pending_send_sz. */
-	wr32(T.mem.host + c->pfns[0] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
-	wr32(T.mem.host + c->pfns[RING_PAGES] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
-	guest_msg(gh, sizeof(*gh) + 8 * 2 * RING_PAGES);
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_CREATED));
+	return (struct fg_rings){ c->relid, RING_PAGES, c->pfns, &c->out, &c->in };
+}
 
-	assert_int_equal(hv_ring_init(&c->out, &T.mem, c->pfns, RING_PAGES), 0);
-	assert_int_equal(hv_ring_init(&c->in, &T.mem, c->pfns + RING_PAGES, RING_PAGES), 0);
-	op.child_relid = c->relid;
-	op.openid = k;
-	op.ringbuffer_gpadlhandle = gpadl;
-	op.downstream_ringbuffer_pageoffset = RING_PAGES;
-	guest_msg(&op, sizeof(op));
-	res = host_msg(HV_CHANNELMSG_OPENCHANNEL_RESULT);
-	assert_non_null(res);
-	assert_int_equal(res->child_relid, c->relid);
-	assert_int_equal(res->status, 0);
-	c->open = true;
+static void open_channel(enum hv_ic_kind k)
+{
+	struct fg_rings r = rings(k);
+
+	fg_open_channel(T.vb, &T.mem, host_msg, &r, 0x100 + k, k, 0x400 + 16 * k);
+	T.ch[k].open = true;
 }
 
 static void close_channel(enum hv_ic_kind k)
 {
-	struct hv_vmbus_msg_close m = {
-		.hdr.msgtype = HV_CHANNELMSG_CLOSECHANNEL, .child_relid = T.ch[k].relid,
-	};
-	struct hv_vmbus_msg_gpadl_teardown t = {
-		.hdr.msgtype = HV_CHANNELMSG_GPADL_TEARDOWN, .child_relid = T.ch[k].relid,
-		.gpadl = 0x100 + k,
-	};
+	struct fg_rings r = rings(k);
 
 	/* vmbus_close(): close, then tear the ring GPADL down. */
-	guest_msg(&m, sizeof(m));
-	guest_msg(&t, sizeof(t));
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_TORNDOWN));
-	hv_ring_fini(&T.ch[k].out);
-	hv_ring_fini(&T.ch[k].in);
+	fg_close_channel(T.vb, host_msg, &r, 0x100 + k);
 	T.ch[k].open = false;
 }
 

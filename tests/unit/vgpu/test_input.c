@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../hv/fake-guest.h"
 #include "../hv/fake-mem.h"
 #include "input-proto.h"
 #include "input.h"
@@ -103,7 +104,7 @@ static const void *host_msg(uint32_t type)
 
 static void guest_msg(const void *m, size_t len)
 {
-	hv_vmbus_message(T.vb, HV_VMBUS_MESSAGE_CONNECTION_ID_4, m, len);
+	fg_guest_msg(T.vb, m, len);
 }
 
 static void guest_send_type(int d, uint16_t type, uint64_t trans_id, const void *data, size_t len)
@@ -161,62 +162,28 @@ static const struct rx *guest_next(int d)
 	return &c->rx[c->next++ % ARRAY_SIZE(c->rx)];
 }
 
-static void open_channel(int d)
+static struct fg_rings rings(int d)
 {
 	struct gchan *c = &T.ch[d];
-	uint8_t m[HV_VMBUS_MSG_MAX] = { 0 };
-	struct hv_vmbus_msg_gpadl_header *gh = (void *)m;
-	struct hv_vmbus_msg_open op = { .hdr.msgtype = HV_CHANNELMSG_OPENCHANNEL };
-	const struct hv_vmbus_msg_open_result *res;
-	uint32_t gpadl = 0x100 + d;
 
-	gh->hdr.msgtype = HV_CHANNELMSG_GPADL_HEADER;
-	gh->child_relid = c->relid;
-	gh->gpadl = gpadl;
-	gh->range_buflen = 8 + 8 * 2 * RING_PAGES;
-	gh->rangecount = 1;
-	gh->byte_count = 2 * RING_PAGES * PAGE;
-	for (unsigned i = 0; i < 2 * RING_PAGES; i++) {
-		c->pfns[i] = 0x400 + 16 * d + i;
-		gh->pfn[i] = c->pfns[i];
-		memset(T.mem.host + c->pfns[i] * PAGE, 0, PAGE);
-	}
-	wr32(T.mem.host + c->pfns[0] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
-	wr32(T.mem.host + c->pfns[RING_PAGES] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
+	return (struct fg_rings){ c->relid, RING_PAGES, c->pfns, &c->out, &c->in };
+}
+
+static void open_channel(int d)
+{
+	struct fg_rings r = rings(d);
+
 	T.nmsgs = 0;
-	guest_msg(gh, sizeof(*gh) + 8 * 2 * RING_PAGES);
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_CREATED));
-
-	assert_int_equal(hv_ring_init(&c->out, &T.mem, c->pfns, RING_PAGES), 0);
-	assert_int_equal(hv_ring_init(&c->in, &T.mem, c->pfns + RING_PAGES, RING_PAGES), 0);
-	op.child_relid = c->relid;
-	op.openid = d;
-	op.ringbuffer_gpadlhandle = gpadl;
-	op.downstream_ringbuffer_pageoffset = RING_PAGES;
-	guest_msg(&op, sizeof(op));
-	res = host_msg(HV_CHANNELMSG_OPENCHANNEL_RESULT);
-	assert_non_null(res);
-	assert_int_equal(res->child_relid, c->relid);
-	assert_int_equal(res->status, 0);
-	c->open = true;
-	c->nrx = c->next = 0;
+	fg_open_channel(T.vb, &T.mem, host_msg, &r, 0x100 + d, d, 0x400 + 16 * d);
+	T.ch[d].open = true;
+	T.ch[d].nrx = T.ch[d].next = 0;
 }
 
 static void close_channel(int d)
 {
-	struct hv_vmbus_msg_close m = {
-		.hdr.msgtype = HV_CHANNELMSG_CLOSECHANNEL, .child_relid = T.ch[d].relid,
-	};
-	struct hv_vmbus_msg_gpadl_teardown t = {
-		.hdr.msgtype = HV_CHANNELMSG_GPADL_TEARDOWN, .child_relid = T.ch[d].relid,
-		.gpadl = 0x100 + d,
-	};
+	struct fg_rings r = rings(d);
 
-	guest_msg(&m, sizeof(m));
-	guest_msg(&t, sizeof(t));
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_TORNDOWN));
-	hv_ring_fini(&T.ch[d].out);
-	hv_ring_fini(&T.ch[d].in);
+	fg_close_channel(T.vb, host_msg, &r, 0x100 + d);
 	T.ch[d].open = false;
 }
 

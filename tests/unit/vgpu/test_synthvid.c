@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <errno.h>
 
+#include "../hv/fake-guest.h"
 #include "../hv/fake-mem.h"
 #include "loop.h"
 #include "synthvid-proto.h"
@@ -114,7 +115,7 @@ static const void *host_msg(uint32_t type)
 
 static void guest_msg(const void *m, size_t len)
 {
-	hv_vmbus_message(T.vb, HV_VMBUS_MESSAGE_CONNECTION_ID_4, m, len);
+	fg_guest_msg(T.vb, m, len);
 }
 
 static int map_vram(void *data, uint64_t gpa)
@@ -243,57 +244,24 @@ static struct vgpu_synthvid_stats stats(void)
 	return s;
 }
 
+static const struct fg_rings ring_view = { 0, RING_PAGES, T.pfns, &T.out, &T.in };
+
 static void open_channel(void)
 {
-	uint8_t m[HV_VMBUS_MSG_MAX] = { 0 };
-	struct hv_vmbus_msg_gpadl_header *gh = (void *)m;
-	struct hv_vmbus_msg_open op = { .hdr.msgtype = HV_CHANNELMSG_OPENCHANNEL };
-	const struct hv_vmbus_msg_open_result *res;
+	struct fg_rings r = ring_view;
 
-	gh->hdr.msgtype = HV_CHANNELMSG_GPADL_HEADER;
-	gh->child_relid = T.relid;
-	gh->gpadl = GPADL;
-	gh->range_buflen = 8 + 8 * 2 * RING_PAGES;
-	gh->rangecount = 1;
-	gh->byte_count = 2 * RING_PAGES * PAGE;
-	for (unsigned i = 0; i < 2 * RING_PAGES; i++) {
-		T.pfns[i] = 0x400 + i;
-		gh->pfn[i] = T.pfns[i];
-		memset(T.mem.host + T.pfns[i] * PAGE, 0, PAGE);
-	}
-	wr32(T.mem.host + T.pfns[0] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
-	wr32(T.mem.host + T.pfns[RING_PAGES] * PAGE + 64, HV_RING_FEAT_PENDING_SEND_SZ);
-	guest_msg(gh, sizeof(*gh) + 8 * 2 * RING_PAGES);
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_CREATED));
-
-	assert_int_equal(hv_ring_init(&T.out, &T.mem, T.pfns, RING_PAGES), 0);
-	assert_int_equal(hv_ring_init(&T.in, &T.mem, T.pfns + RING_PAGES, RING_PAGES), 0);
-	op.child_relid = T.relid;
-	op.openid = 1;
-	op.ringbuffer_gpadlhandle = GPADL;
-	op.downstream_ringbuffer_pageoffset = RING_PAGES;
-	guest_msg(&op, sizeof(op));
-	res = host_msg(HV_CHANNELMSG_OPENCHANNEL_RESULT);
-	assert_non_null(res);
-	assert_int_equal(res->status, 0);
+	r.relid = T.relid;
+	fg_open_channel(T.vb, &T.mem, host_msg, &r, GPADL, 1, 0x400);
 	T.open = true;
 	T.nrx = 0;
 }
 
 static void close_channel(void)
 {
-	struct hv_vmbus_msg_close m = {
-		.hdr.msgtype = HV_CHANNELMSG_CLOSECHANNEL, .child_relid = T.relid,
-	};
-	struct hv_vmbus_msg_gpadl_teardown t = {
-		.hdr.msgtype = HV_CHANNELMSG_GPADL_TEARDOWN, .child_relid = T.relid, .gpadl = GPADL,
-	};
+	struct fg_rings r = ring_view;
 
-	guest_msg(&m, sizeof(m));
-	guest_msg(&t, sizeof(t));
-	assert_non_null(host_msg(HV_CHANNELMSG_GPADL_TORNDOWN));
-	hv_ring_fini(&T.out);
-	hv_ring_fini(&T.in);
+	r.relid = T.relid;
+	fg_close_channel(T.vb, host_msg, &r, GPADL);
 	T.open = false;
 }
 
