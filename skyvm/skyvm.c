@@ -784,48 +784,6 @@ static int request_resolution(void *data, uint32_t width, uint32_t height)
 			     : -ENODEV;
 }
 
-/* The video device's output goes to the display server (when there is a
- * display socket); synthvid's one data pointer is the skyvm. */
-static void display_mode(void *data, const struct vgpu_mode *m)
-{
-	struct skyvm *sky = data;
-
-	if (sky->display)
-		vgpu_display_server_ops()->mode(sky->display, m);
-}
-
-static void display_damage(void *data, const struct vgpu_rect *rects, unsigned n)
-{
-	struct skyvm *sky = data;
-
-	if (sky->display)
-		vgpu_display_server_ops()->damage(sky->display, rects, n);
-}
-
-static void display_pointer_position(void *data, int32_t x, int32_t y, bool visible)
-{
-	struct skyvm *sky = data;
-
-	if (sky->display)
-		vgpu_display_server_ops()->pointer_position(sky->display, x, y, visible);
-}
-
-static void display_pointer_shape(void *data, uint32_t w, uint32_t h, uint32_t hot_x,
-				  uint32_t hot_y, const uint8_t *argb)
-{
-	struct skyvm *sky = data;
-
-	if (sky->display)
-		vgpu_display_server_ops()->pointer_shape(sky->display, w, h, hot_x, hot_y, argb);
-}
-
-static const struct vgpu_display_ops skyvm_display_ops = {
-	.mode = display_mode,
-	.damage = display_damage,
-	.pointer_position = display_pointer_position,
-	.pointer_shape = display_pointer_shape,
-};
-
 /* Video, keyboard and mouse on this boot's VMBus, and the display socket
  * for viewers.  Without VRAM (--vram 0) the VM is headless. */
 static int vgpu_setup(struct skyvm *sky)
@@ -873,7 +831,8 @@ static int vgpu_setup(struct skyvm *sky)
 			.map_vram = map_vram,
 			.width = sky->width,
 			.height = sky->height,
-			.display = &skyvm_display_ops,
+			.display = sky->display ? vgpu_display_server_ops() : NULL,
+			.display_data = sky->display,
 			.data = sky,
 		};
 

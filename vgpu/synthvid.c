@@ -109,7 +109,7 @@ static void notify_mode(struct vgpu_synthvid *sv)
 	const struct vgpu_display_ops *d = sv->cfg.display;
 
 	if (d && d->mode)
-		d->mode(sv->cfg.data, &sv->mode);
+		d->mode(sv->cfg.display_data, &sv->mode);
 }
 
 static int encode(struct vgpu_synthvid *sv, unsigned what)
@@ -273,7 +273,7 @@ static void on_pointer_position(struct vgpu_synthvid *sv, const struct synthvid_
 		return;
 	}
 	if (d && d->pointer_position)
-		d->pointer_position(sv->cfg.data, p->image_x, p->image_y, p->is_visible);
+		d->pointer_position(sv->cfg.display_data, p->image_x, p->image_y, p->is_visible);
 }
 
 static void on_pointer_shape(struct vgpu_synthvid *sv, const struct synthvid_msg *m)
@@ -295,7 +295,7 @@ static void on_pointer_shape(struct vgpu_synthvid *sv, const struct synthvid_msg
 		return;
 	}
 	if (r == 1 && d && d->pointer_shape)
-		d->pointer_shape(sv->cfg.data, c->width, c->height, c->hot_x, c->hot_y, c->argb);
+		d->pointer_shape(sv->cfg.display_data, c->width, c->height, c->hot_x, c->hot_y, c->argb);
 }
 
 static void on_dirt(struct vgpu_synthvid *sv, const struct synthvid_msg *m)
@@ -317,7 +317,7 @@ static void on_dirt(struct vgpu_synthvid *sv, const struct synthvid_msg *m)
 	n = synthvid_clip_dirt(m, sv->mode.width, sv->mode.height, sv->rects);
 	sv->dirt_rects += n;
 	if (n && d && d->damage)
-		d->damage(sv->cfg.data, sv->rects, n);
+		d->damage(sv->cfg.display_data, sv->rects, n);
 }
 
 static void on_resolution_request(struct vgpu_synthvid *sv, const struct synthvid_msg *m)

@@ -45,8 +45,9 @@ struct vgpu_synthvid_config {
 	int (*map_vram)(void *data, uint64_t gpa);
 	/* The initial resolution (default 1024x768). */
 	uint32_t width, height;
-	const struct vgpu_display_ops *display;
-	void *data; /* for map_vram and display */
+	const struct vgpu_display_ops *display; /* may be NULL: headless */
+	void *display_data;                     /* for display */
+	void *data;                             /* for map_vram */
 };
 
 int vgpu_synthvid_new(const struct vgpu_synthvid_config *cfg, struct vgpu_synthvid **ret);
