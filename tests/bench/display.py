@@ -12,11 +12,9 @@ Never fails on time; exits non-zero only if the guest could not run.
 """
 
 import argparse
-import array
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,44 +25,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "kvm"))
 import skytest  # noqa: E402
 
 
-class Viewer:
-    def __init__(self, path, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.buf = b""
-        self.fds = []
+class Viewer(skytest.Control):
+    """A display-socket client: the control socket's line and fd handling."""
 
     def line(self, timeout=10):
+        """The next message and when it was read (CLOCK_MONOTONIC ns)."""
         self.sock.settimeout(timeout)
-        while b"\n" not in self.buf:
-            fds = array.array("i")
-            msg, anc, _, _ = self.sock.recvmsg(1 << 16, socket.CMSG_SPACE(4 * 4))
-            for level, typ, data in anc:
-                if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                    fds.frombytes(data[:len(data) - len(data) % 4])
-                    self.fds.extend(fds)
-            if not msg:
-                raise EOFError("display socket closed")
-            self.buf += msg
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line), time.monotonic_ns()
+        return self.recv_line(), time.monotonic_ns()
 
     def send(self, obj):
-        self.sock.sendall(json.dumps(obj).encode() + b"\n")
-
-    def close(self):
-        self.sock.close()
-        for fd in self.fds:
-            os.close(fd)
+        self.send_raw(json.dumps(obj).encode() + b"\n")
 
 
 def one_run(skyvm, guest, seconds, tmp):
@@ -75,7 +45,7 @@ def one_run(skyvm, guest, seconds, tmp):
                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=True)
     try:
-        v = Viewer(os.path.join(tmp, "bench.display"))
+        v = Viewer(os.path.join(tmp, "bench.display"), timeout=60)
         hello, _ = v.line()
         assert hello["type"] == "hello", hello
         # Wait for the animation to run at 1920x1080.
