@@ -29,6 +29,7 @@
 
 #include "ipc.h"
 #include "keys.h"
+#include "skyctl.h"
 #include "users.h"
 
 static void usage(FILE *f)
@@ -847,6 +848,11 @@ static int ask_line(const char *prompt, char *buf, size_t size)
  * 0, or an exit status after a message. */
 static int get_password(const char *name, bool from_stdin, char *pw, size_t size)
 {
+	return skyctl_get_password(name, from_stdin, true, pw, size);
+}
+
+int skyctl_get_password(const char *name, bool from_stdin, bool confirm, char *pw, size_t size)
+{
 	char again[RDP_USERS_PASSWORD_MAX + 3], prompt[RDP_USERS_NAME_MAX + 32];
 	int r;
 
@@ -856,16 +862,16 @@ static int get_password(const char *name, bool from_stdin, char *pw, size_t size
 		r = read_line(pw, size);
 	} else {
 		if (!isatty(STDIN_FILENO)) {
-			fprintf(stderr, "skyctl: user: stdin is not a terminal: "
+			fprintf(stderr, "skyctl: stdin is not a terminal: "
 				"use --password-stdin\n");
 			return EX_USAGE;
 		}
 		snprintf(prompt, sizeof(prompt), "Password for %s: ", name);
 		r = ask_line(prompt, pw, size);
-		if (r == 0)
+		if (r == 0 && confirm)
 			r = ask_line("Again: ", again, sizeof(again));
-		if (r == 0 && strcmp(pw, again)) {
-			fprintf(stderr, "skyctl: user: the passwords do not match\n");
+		if (r == 0 && confirm && strcmp(pw, again)) {
+			fprintf(stderr, "skyctl: the passwords do not match\n");
 			r = 1;
 		}
 		explicit_bzero(again, sizeof(again));
@@ -873,11 +879,11 @@ static int get_password(const char *name, bool from_stdin, char *pw, size_t size
 			return 1;
 	}
 	if (r == -EMSGSIZE || (r == 0 && !*pw)) {
-		fprintf(stderr, "skyctl: user: a password is 1-%d bytes\n", RDP_USERS_PASSWORD_MAX);
+		fprintf(stderr, "skyctl: a password is 1-%d bytes\n", RDP_USERS_PASSWORD_MAX);
 		return EX_DATAERR;
 	}
 	if (r < 0) {
-		fprintf(stderr, "skyctl: user: no password read: %s\n",
+		fprintf(stderr, "skyctl: no password read: %s\n",
 			r == -ENODATA ? "end of input" : strerror(-r));
 		return EX_NOINPUT;
 	}
@@ -1135,6 +1141,8 @@ int main(int argc, char **argv)
 	cmd = argv[optind++];
 	if (!strcmp(cmd, "user"))
 		return user_command(argc - optind + 1, argv + optind - 1, json);
+	if (is_broker_command(cmd))
+		return broker_command(argc - optind + 1, argv + optind - 1, json);
 	if (!strcmp(cmd, "vm")) {
 		const char *verb, *vm;
 
