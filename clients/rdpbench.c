@@ -18,6 +18,9 @@
  * prints one JSON line.  Samples with a cell neither dark nor bright are
  * left out ("unclear"); a frame number that goes back or jumps by more than
  * 3 s of frames restarts the count ("resyncs") instead of counting drops.
+ * With --first-frame it measures only how long a logon takes: from the
+ * start of the connection (redirections included) to the end of the logon
+ * and to the first picture, then disconnects.
  * Exit status: 0, or 1 when it could not connect or saw no frame.
  */
 
@@ -68,6 +71,7 @@ struct bench {
 	double *lat;
 	size_t nlat;
 	uint64_t any_frames;	/* frames seen at all (warm-up included) */
+	double first_paint;	/* CLOCK_MONOTONIC of the first picture, or 0 */
 };
 
 static double now_s(clockid_t clk)
@@ -113,7 +117,11 @@ static void sample(struct bench *b)
 	uint16_t frame, stamp, now;
 	int f, t;
 
-	if (!gdi || !gdi->primary_buffer || gdi->width < BITS * CELL || gdi->height < 2 * CELL)
+	if (!gdi || !gdi->primary_buffer)
+		return;
+	if (!b->first_paint)
+		b->first_paint = now_s(CLOCK_MONOTONIC);
+	if (gdi->width < BITS * CELL || gdi->height < 2 * CELL)
 		return;
 	now = realtime_ms16();
 	f = read_row(gdi, 0);
@@ -339,13 +347,41 @@ static double percentile(const double *v, size_t n, double p)
 static void usage(void)
 {
 	fprintf(stderr, "usage: rdpbench [--seconds N] [--warmup N] /v:HOST:PORT /u:USER /p:PASS "
-		"[/cert:ignore] [/gfx:AVC420] [/size:WxH] [FreeRDP options...]\n");
+		"[/cert:ignore] [/gfx:AVC420] [/size:WxH] [FreeRDP options...]\n"
+		"       rdpbench --first-frame [--seconds TIMEOUT] /v:HOST:PORT ...\n");
+}
+
+/* --first-frame: wait for the first picture; print the logon and
+ * first-picture times in ms from begin. */
+static int first_frame_wait(rdpContext *context, struct bench *b, double begin, double timeout)
+{
+	double connected = now_s(CLOCK_MONOTONIC);
+
+	while (!b->first_paint && !freerdp_shall_disconnect(context->instance) &&
+	       now_s(CLOCK_MONOTONIC) - connected < timeout) {
+		HANDLE handles[MAXIMUM_WAIT_OBJECTS];
+		DWORD n = freerdp_get_event_handles(context, handles, ARRAYSIZE(handles));
+
+		if (!n || WaitForMultipleObjects(n, handles, FALSE, 100) == WAIT_FAILED ||
+		    !freerdp_check_event_handles(context))
+			break;
+	}
+	if (!b->first_paint) {
+		fprintf(stderr, "rdpbench: no picture within %.0f s of the logon\n", timeout);
+		return 1;
+	}
+	printf("{\"connect_ms\": %.1f, \"first_frame_ms\": %.1f, \"width\": %u, "
+	       "\"height\": %u}\n", (connected - begin) * 1000, (b->first_paint - begin) * 1000,
+	       context->gdi ? context->gdi->width : 0, context->gdi ? context->gdi->height : 0);
+	fflush(stdout);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	RDP_CLIENT_ENTRY_POINTS ep = { 0 };
 	double seconds = 10, warmup = 2;
+	int first_frame = 0;
 	char **fargv = calloc((size_t)argc + 1, sizeof(char *));
 	int fargc = 0, rc = 1;
 
@@ -357,6 +393,8 @@ int main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		} else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
 			warmup = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--first-frame")) {
+			first_frame = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage();
 			free(fargv);
@@ -391,9 +429,16 @@ int main(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
+	double begin = now_s(CLOCK_MONOTONIC);
+
 	if (!freerdp_connect(context->instance)) {
 		fprintf(stderr, "rdpbench: cannot connect: %s\n",
 			freerdp_get_last_error_string(freerdp_get_last_error(context)));
+		goto out;
+	}
+	if (first_frame) {
+		rc = first_frame_wait(context, b, begin, seconds);
+		freerdp_disconnect(context->instance);
 		goto out;
 	}
 
