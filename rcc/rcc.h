@@ -10,6 +10,7 @@
  *   struct rcc_damage      - damage accumulation, confirmed by a tile hash
  *   struct rcc_h264        - BGRX -> I420 (BT.709 full) -> x264 (AVC420 Annex-B)
  *   struct rcc_rfx         - RemoteFX tiles for clients without AVC (FreeRDP codec)
+ *   struct rcc_planar      - planar (lossless) tiles for clients without AVC or RemoteFX
  *   struct rcc_pacer       - frame pacing and unacknowledged-frame flow control
  *
  * Threads: x264 and FreeRDP's RemoteFX encoder may start worker threads of
@@ -156,6 +157,65 @@ int rcc_rfx_reset(struct rcc_rfx *x, uint32_t width, uint32_t height);
  */
 int rcc_rfx_encode(struct rcc_rfx *x, const struct rcc_surface *s, const struct rcc_rect *rects,
 		   unsigned n, size_t max_size, const struct rcc_buf **msgs, unsigned *nmsgs);
+
+/* --- planar (MS-RDPEGDI 2.2.2.5.1), for clients with neither AVC nor RemoteFX --
+ *
+ * RDP 6.0 bitmap compression: lossless, per-plane RLE of row deltas, through
+ * FreeRDP's encoder; a tile whose RLE would be larger than its raw planes
+ * (noise) goes raw.  Two users: Bitmap Updates (TS_BITMAP_DATA, rows
+ * bottom-up) and RDPGFX_CODECID_PLANAR (rows top-down).
+ */
+
+/* Tiles are at most this big: TS_CD_HEADER's cbUncompressedSize is 16-bit
+ * (MS-RDPBCGR 2.2.9.1.1.3.1.2.3), and 64x64 is what FreeRDP's shadow server
+ * sends in bitmap updates. */
+#define RCC_PLANAR_TILE_MAX 64u
+
+struct rcc_planar_config {
+	uint32_t width, height; /* surface size, 1..4096 */
+	uint32_t tile;          /* tile edge, 4..64 and a multiple of 4; 0: 64 */
+	bool top_down;          /* rows top-down (RDPGFX); else bottom-up (bitmap updates) */
+	bool alpha;             /* an alpha plane (0xFF): clients without DRAW_ALLOW_SKIP_ALPHA */
+	bool pad4;              /* code widths rounded up to 4, the last column repeated */
+};
+
+/* One encoded tile: it covers x, y, w, h of the surface; coded_w is w, or
+ * w rounded up to 4 with pad4 (the client draws only w of them). */
+struct rcc_planar_tile {
+	uint32_t x, y, w, h, coded_w;
+	const uint8_t *data;
+	size_t len;
+};
+
+struct rcc_planar;
+/* -EINVAL for a bad size or tile, -ENOMEM. */
+int rcc_planar_new(const struct rcc_planar_config *cfg, struct rcc_planar **ret);
+void rcc_planar_free(struct rcc_planar *p);
+/* A new surface size (-EINVAL, -ENOMEM); the tile and options stay. */
+int rcc_planar_reset(struct rcc_planar *p, uint32_t width, uint32_t height);
+/* The tile edge in use. */
+uint32_t rcc_planar_tile(const struct rcc_planar *p);
+/* The most bytes a tile coded coded_w x h can take (its raw planes). */
+size_t rcc_planar_max_size(uint32_t coded_w, uint32_t h, bool alpha);
+/*
+ * Encode rects of s (clipped to the surface) as tiles: each rectangle is cut
+ * on the grid of tile x tile cells from the surface origin, so tiles of
+ * RCC_TILE-aligned damage line up with rcc_damage's hashed tiles.
+ * Overlapping rectangles give overlapping tiles.  On success *tiles and
+ * *ntiles describe them, valid until the next call; n == 0 gives none.
+ * -EINVAL (surface mismatch), -ENOMEM.
+ */
+int rcc_planar_encode(struct rcc_planar *p, const struct rcc_surface *s,
+		      const struct rcc_rect *rects, unsigned n,
+		      const struct rcc_planar_tile **tiles, unsigned *ntiles);
+/*
+ * Take d's damage (rcc_damage_take) without merging, so only the tiles
+ * whose hash changed are encoded, and encode it as rcc_planar_encode does.
+ * d must track s's size.
+ */
+int rcc_planar_encode_damage(struct rcc_planar *p, struct rcc_damage *d,
+			     const struct rcc_surface *s, const struct rcc_planar_tile **tiles,
+			     unsigned *ntiles);
 
 /* --- pacing ------------------------------------------------------------- */
 

@@ -12,7 +12,8 @@
  * Encoders: ours (rcc: damage -> BT.709 conversion of the damage -> x264
  * ultrafast/zerolatency), the peer (x264 preset medium/zerolatency, what
  * FreeRDP's libavcodec path uses, on a full-frame conversion as FreeRDP's
- * avc420_compress does), and RemoteFX (rcc_rfx on the same damage).  All
+ * avc420_compress does), RemoteFX (rcc_rfx on the same damage) and planar
+ * (rcc_planar on the tiles the hash confirms, as bitmap updates).  All
  * at CRF 23, one x264 thread, the process pinned to one CPU; cost is the
  * process's CPU time (all threads), so other load on the machine matters
  * less than for wall time.  Figures only, never a verdict.
@@ -212,10 +213,11 @@ static void print_result(const char *enc, const char *content, const struct resu
 	double fps = (r->frames - 1) / r->cpu;
 	double mbit = (double)(r->bytes - r->first_bytes) * 8 / (r->frames - 1) * 30 / 1e6;
 
-	printf("%-22s %-11s %7.1f fps/core %6.2f ms/frame %7.2f Mbit/s@30 | first frame %6.1f ms"
-	       " %6.1f KB | wall %.1f fps\n",
-	       enc, content, fps, r->cpu * 1000 / (r->frames - 1), mbit, r->first_cpu * 1000,
-	       r->first_bytes / 1024.0, (r->frames - 1) / r->wall);
+	printf("%-22s %-11s %7.1f fps/core %6.2f ms/frame %8.1f KB/frame %7.2f Mbit/s@30 | first"
+	       " frame %6.1f ms %6.1f KB | wall %.1f fps\n",
+	       enc, content, fps, r->cpu * 1000 / (r->frames - 1),
+	       (double)(r->bytes - r->first_bytes) / (r->frames - 1) / 1024, mbit,
+	       r->first_cpu * 1000, r->first_bytes / 1024.0, (r->frames - 1) / r->wall);
 }
 
 /* Ours: damage -> rcc_h264 (damage-only conversion). */
@@ -367,6 +369,48 @@ static int run_rfx(struct content *c, unsigned frames, struct result *r)
 	return 0;
 }
 
+/* Planar (lossless) on the tiles the hash confirms: what a client with
+ * neither AVC nor RemoteFX gets as bitmap updates. */
+static int run_planar(struct content *c, unsigned frames, struct result *r)
+{
+	struct rcc_planar_config cfg = { .width = W, .height = H, .pad4 = true };
+	struct rcc_surface s = { c->fb, W, H, W * 4 };
+	const struct rcc_planar_tile *t;
+	struct rcc_damage *d;
+	struct rcc_planar *p;
+	unsigned n;
+	int ret;
+
+	*r = (struct result){ 0 };
+	if ((ret = rcc_planar_new(&cfg, &p)) < 0 || (ret = rcc_damage_new(W, H, &d)) < 0)
+		return ret;
+	for (unsigned i = 0; i < frames; i++) {
+		double t0, w0;
+
+		if (i)
+			c->next(c, i);
+		t0 = cpu_s();
+		w0 = wall_s();
+		if (i == 0)
+			rcc_damage_add_all(d);
+		else
+			rcc_damage_add(d, c->dmg, c->ndmg);
+		ret = rcc_planar_encode_damage(p, d, &s, &t, &n);
+		account(r, i, t0, w0);
+		if (ret < 0)
+			return ret;
+		for (unsigned k = 0; k < n; k++) {
+			r->bytes += t[k].len;
+			if (i == 0)
+				r->first_bytes += t[k].len;
+		}
+	}
+	r->frames = frames;
+	rcc_planar_free(p);
+	rcc_damage_free(d);
+	return 0;
+}
+
 static void conversions(struct content *c)
 {
 	uint8_t *y = malloc((size_t)W * H), *u = malloc((size_t)W * H / 4),
@@ -424,7 +468,7 @@ int main(int argc, char **argv)
 
 	for (unsigned k = 0; k < ARRAY_SIZE(all); k++) {
 		struct content *c = all[k];
-		struct result ours, peer, rfx;
+		struct result ours, peer, rfx, planar;
 		/* Medium is slow on full motion: fewer frames keep the run short. */
 		unsigned peer_frames = c != &office ? MAX(2u, frames / 3) : frames;
 
@@ -437,9 +481,17 @@ int main(int argc, char **argv)
 		reset(c);
 		if (run_rfx(c, peer_frames, &rfx) < 0)
 			return 1;
+		reset(c);
+		if (run_planar(c, peer_frames, &planar) < 0)
+			return 1;
 		print_result("x264 ultrafast (ours)", c->name, &ours);
 		print_result("x264 medium (FreeRDP)", c->name, &peer);
 		print_result("RemoteFX RLGR3", c->name, &rfx);
+		print_result("planar (lossless)", c->name, &planar);
+		printf("  ratio planar/RemoteFX: %.2fx the fps, %.2fx the bytes per frame\n",
+		       ((planar.frames - 1) / planar.cpu) / ((rfx.frames - 1) / rfx.cpu),
+		       ((double)(planar.bytes - planar.first_bytes) / (planar.frames - 1)) /
+			       ((double)(rfx.bytes - rfx.first_bytes) / (rfx.frames - 1)));
 		printf("  ratio ours/medium: %.1fx the fps, %.2fx the bitrate\n\n",
 		       ((ours.frames - 1) / ours.cpu) / ((peer.frames - 1) / peer.cpu),
 		       ((double)(ours.bytes - ours.first_bytes) / (ours.frames - 1)) /
