@@ -3,8 +3,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
@@ -64,4 +70,86 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+char *path_join(const char *dir, const char *name)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+int make_dir(const char *path, mode_t mode)
+{
+	char *p = strdup(path), *s;
+	int r = 0;
+
+	if (!p)
+		return -ENOMEM;
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			r = -errno;
+		*s = '/';
+		if (r < 0)
+			break;
+	}
+	if (!r && mkdir(p, mode) < 0 && errno != EEXIST)
+		r = -errno;
+	free(p);
+	return r;
+}
+
+int tcp_listen(const char *spec, int backlog)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	}, *res = NULL;
+	char host[256];
+	const char *port;
+	size_t len;
+	int fd, r, one = 1;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		len = (size_t)(end - spec - 1);
+		port = end + 2;
+		spec++;
+	} else {
+		const char *colon = strrchr(spec, ':');
+
+		if (!colon)
+			return -EINVAL;
+		len = (size_t)(colon - spec);
+		port = colon + 1;
+	}
+	if (len >= sizeof(host) || !*port)
+		return -EINVAL;
+	memcpy(host, spec, len);
+	host[len] = '\0';
+	r = getaddrinfo(len ? host : NULL, port, &hints, &res);
+	if (r)
+		return -EADDRNOTAVAIL;
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	r = fd;
+out:
+	freeaddrinfo(res);
+	return r;
 }

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -35,3 +36,16 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
+
+/* "dir/name", malloc'd; NULL on ENOMEM. */
+char *path_join(const char *dir, const char *name);
+
+/* mkdir -p: the missing parents get 0755, the last component mode (an
+ * existing one is left as it is). */
+int make_dir(const char *path, mode_t mode);
+
+/* A listening TCP socket (nonblocking, close-on-exec, SO_REUSEADDR) for
+ * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (any address); numeric port.
+ * Returns the fd, -EINVAL for a malformed spec, -EADDRNOTAVAIL for an
+ * address that does not resolve, or bind/listen's -errno. */
+int tcp_listen(const char *spec, int backlog);

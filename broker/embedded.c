@@ -18,6 +18,7 @@
 #include "embedded.h"
 #include "log.h"
 #include "pki.h"
+#include "util.h"
 
 LOG_SCOPE("broker.embedded");
 
@@ -27,25 +28,6 @@ LOG_SCOPE("broker.embedded");
 #define STOP_WAIT_S 45
 #define REQUEST_RETRY_S 10
 #define READY_WAIT_S 30
-
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[512], *s;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (s = buf + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 /* Write text to path through a temporary file and a rename. */
 static int write_file(const char *path, const char *text, mode_t mode)
@@ -112,7 +94,7 @@ static int write_template(struct embedded *e)
 	if (!t)
 		return -ENOMEM;
 	snprintf(dir, sizeof(dir), "%s/templates", e->state_dir);
-	r = mkdir_p(dir, 0755);
+	r = make_dir(dir, 0755);
 	if (r < 0) {
 		json_object_put(t);
 		return log_errno(LOG_ERR, r, "mkdir %s", dir);
@@ -143,7 +125,7 @@ int embedded_prepare(struct embedded *e)
 	const char *host_sans[1];
 	int r;
 
-	r = mkdir_p(e->state_dir, 0700);
+	r = make_dir(e->state_dir, 0700);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "mkdir %s", e->state_dir);
 	if (strlen(e->state_dir) > 400) {
@@ -155,7 +137,7 @@ int embedded_prepare(struct embedded *e)
 	    snprintf(e->cert, sizeof(e->cert), "%s/broker.crt", e->pki) >= (int)sizeof(e->cert) ||
 	    snprintf(e->key, sizeof(e->key), "%s/broker.key", e->pki) >= (int)sizeof(e->key))
 		return -ENAMETOOLONG;
-	r = mkdir_p(e->pki, 0700);
+	r = make_dir(e->pki, 0700);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "mkdir %s", e->pki);
 	if (access(e->ca, F_OK) < 0) {
@@ -172,10 +154,10 @@ int embedded_prepare(struct embedded *e)
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/" EMBEDDED_HOST, e->state_dir);
-	if ((r = mkdir_p(path, 0700)) < 0)
+	if ((r = make_dir(path, 0700)) < 0)
 		return log_errno(LOG_ERR, r, "mkdir %s", path);
 	snprintf(path, sizeof(path), "%s/run", e->state_dir);
-	if ((r = mkdir_p(path, 0700)) < 0)
+	if ((r = make_dir(path, 0700)) < 0)
 		return log_errno(LOG_ERR, r, "mkdir %s", path);
 	return write_template(e);
 }

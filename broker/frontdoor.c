@@ -750,59 +750,6 @@ static void *accept_main(void *data)
 	return NULL;
 }
 
-/* A listening TCP socket for "ADDR:PORT" or "[ADDR6]:PORT". */
-static int open_listener(const char *spec)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	}, *res = NULL;
-	char host[256];
-	const char *port;
-	size_t len;
-	int fd, r, one = 1;
-
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		len = (size_t)(end - spec - 1);
-		port = end + 2;
-		spec++;
-	} else {
-		const char *colon = strrchr(spec, ':');
-
-		if (!colon)
-			return -EINVAL;
-		len = (size_t)(colon - spec);
-		port = colon + 1;
-	}
-	if (len >= sizeof(host) || !*port)
-		return -EINVAL;
-	memcpy(host, spec, len);
-	host[len] = '\0';
-	r = getaddrinfo(len ? host : NULL, port, &hints, &res);
-	if (r)
-		return -EADDRNOTAVAIL;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		goto out;
-	}
-	r = fd;
-out:
-	freeaddrinfo(res);
-	return r;
-}
-
 static void frontdoor_free(struct frontdoor *fd)
 {
 	if (!fd)
@@ -850,7 +797,7 @@ int frontdoor_start(const struct frontdoor_config *cfg, const struct frontdoor_o
 		r = -ENOMEM;
 		goto fail;
 	}
-	lfd = open_listener(cfg->listen);
+	lfd = tcp_listen(cfg->listen, 64);
 	if (lfd < 0) {
 		r = lfd;
 		goto fail;

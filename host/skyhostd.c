@@ -77,37 +77,6 @@ static void usage(FILE *f)
 		"SKYLIGHT_LOG sets log levels, e.g. SKYLIGHT_LOG=debug or info,host.api=debug.\n");
 }
 
-static char *join(const char *dir, const char *name)
-{
-	char *p;
-
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
-}
-
-/* mkdir -p, mode for the last component. */
-static int make_dir(const char *path, mode_t mode)
-{
-	char *p = strdup(path), *s;
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			r = -errno;
-		*s = '/';
-		if (r < 0)
-			break;
-	}
-	if (!r && mkdir(p, mode) < 0 && errno != EEXIST)
-		r = -errno;
-	free(p);
-	return r;
-}
-
 /* A program beside skyhostd (installed: one bindir), or in the build tree
  * (build/host/skyhostd next to build/skyvm/skyvm), else its bare name for
  * $PATH.  Malloc'd. */
@@ -472,9 +441,9 @@ int main(int argc, char **argv)
 		h.skyvm = skyvm = find_program("skyvm", "skyvm");
 	if (!h.skyrdp)
 		h.skyrdp = skyrdp = find_program("skyrdp", "rdp");
-	h.vms_dir = join(h.state_dir, "vms");
-	h.tokens_dir = join(h.state_dir, "tokens");
-	h.rdp_state_dir = join(h.state_dir, "rdp");
+	h.vms_dir = path_join(h.state_dir, "vms");
+	h.tokens_dir = path_join(h.state_dir, "tokens");
+	h.rdp_state_dir = path_join(h.state_dir, "rdp");
 	if (!h.skyvm || !h.skyrdp || !h.vms_dir || !h.tokens_dir || !h.rdp_state_dir)
 		goto out;
 	if ((r = make_dir(h.state_dir, 0700)) < 0 || (r = make_dir(h.vms_dir, 0700)) < 0 ||
