@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -48,11 +49,11 @@ bool arc_usable(const struct arc_cookie *c, int64_t now)
 	return !c->ended || (now >= c->ended && now - c->ended <= ARC_GRACE_S);
 }
 
-static bool user_ok(const char *s, size_t len)
+static bool name_ok(const char *s, size_t len, size_t max)
 {
 	size_t i;
 
-	if (!len || len > ARC_USER_MAX)
+	if (!len || len > max)
 		return false;
 	for (i = 0; i < len; i++) {
 		char c = s[i];
@@ -64,19 +65,41 @@ static bool user_ok(const char *s, size_t len)
 	return true;
 }
 
+static bool user_ok(const char *s, size_t len)
+{
+	return name_ok(s, len, ARC_USER_MAX);
+}
+
+/*
+ * "arc1 LOGONID RANDOM ISSUED ENDED PID USER[ VM[ NTHASH]]": the VM and
+ * the token's NT hash came later, as optional fields at the end, so a
+ * cookie written before them still reads.
+ */
 int arc_format(const struct arc_cookie *c, char *buf, size_t size)
 {
-	char hex[2 * ARC_RANDOM_LEN + 1];
+	char hex[2 * ARC_RANDOM_LEN + 1], nt[2 * 16 + 2] = "";
 	int i, n;
 
 	if (!user_ok(c->user, strlen(c->user)))
 		return -EINVAL;
+	if (c->vm[0] && !name_ok(c->vm, strlen(c->vm), ARC_VM_MAX))
+		return -EINVAL;
+	/* An NT hash only after a VM (it is the last optional field). */
+	if (c->have_nt && !c->vm[0])
+		return -EINVAL;
 	for (i = 0; i < ARC_RANDOM_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", c->random[i]);
+	if (c->have_nt) {
+		nt[0] = ' ';
+		for (i = 0; i < 16; i++)
+			snprintf(nt + 1 + 2 * i, 3, "%02x", c->nt[i]);
+	}
 	if (c->pid < 0)
 		return -EINVAL;
-	n = snprintf(buf, size, "arc1 %08" PRIx32 " %s %" PRId64 " %" PRId64 " %" PRId32 " %s\n",
-		     c->logon_id, hex, c->issued, c->ended, c->pid, c->user);
+	n = snprintf(buf, size,
+		     "arc1 %08" PRIx32 " %s %" PRId64 " %" PRId64 " %" PRId32 " %s%s%s%s\n",
+		     c->logon_id, hex, c->issued, c->ended, c->pid, c->user, c->vm[0] ? " " : "",
+		     c->vm, nt);
 	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
 	return n;
@@ -114,6 +137,7 @@ int arc_parse(const char *buf, size_t len, struct arc_cookie *ret)
 {
 	const char *p = buf, *end = buf + len;
 	struct arc_cookie c = { 0 };
+	const char *field;
 	int64_t pid;
 	size_t ulen;
 	int i;
@@ -150,11 +174,36 @@ int arc_parse(const char *buf, size_t len, struct arc_cookie *ret)
 	if (parse_i64(&p, end, &pid) < 0 || pid > INT32_MAX || p >= end || *p++ != ' ')
 		return -EINVAL;
 	c.pid = (int32_t)pid;
-	ulen = (size_t)(end - p);
+	field = memchr(p, ' ', (size_t)(end - p));
+	ulen = (size_t)((field ? field : end) - p);
 	if (!user_ok(p, ulen))
 		return -EINVAL;
 	memcpy(c.user, p, ulen);
 	c.user[ulen] = '\0';
+	if (!field) {
+		*ret = c;
+		return 0;
+	}
+	p = field + 1;
+	field = memchr(p, ' ', (size_t)(end - p));
+	ulen = (size_t)((field ? field : end) - p);
+	if (!name_ok(p, ulen, ARC_VM_MAX))
+		return -EINVAL;
+	memcpy(c.vm, p, ulen);
+	c.vm[ulen] = '\0';
+	if (field) {
+		p = field + 1;
+		if (end - p != 32)
+			return -EINVAL;
+		for (i = 0; i < 16; i++) {
+			int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			c.nt[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c.have_nt = true;
+	}
 	*ret = c;
 	return 0;
 }
@@ -174,7 +223,7 @@ static int cookie_path(const char *dir, uint32_t logon_id, char *buf, size_t siz
 /* Write the cookie's file atomically (temp file + rename), mode 0600. */
 static int write_cookie(const char *dir, const struct arc_cookie *c)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], line[256];
+	char path[PATH_MAX], tmp[PATH_MAX], line[ARC_LINE_MAX];
 	_cleanup_close_ int fd = -1;
 	int n, r;
 
@@ -206,7 +255,7 @@ static int write_cookie(const char *dir, const struct arc_cookie *c)
 /* Read the cookie file name (8 hex digits) in dir; -EINVAL for other files. */
 static int read_cookie(const char *dir, const char *name, struct arc_cookie *ret)
 {
-	char path[PATH_MAX], buf[256];
+	char path[PATH_MAX], buf[ARC_LINE_MAX];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 	int r;
@@ -269,7 +318,8 @@ void arc_orphan(const char *dir, int32_t pid)
 	for_each(dir, orphan_one, &pid);
 }
 
-int arc_issue(const char *dir, const char *user, struct arc_cookie *ret)
+int arc_issue(const char *dir, const char *user, const char *vm, const uint8_t nt[16],
+	      struct arc_cookie *ret)
 {
 	struct arc_cookie c = { 0 };
 	size_t len = strlen(user);
@@ -277,6 +327,17 @@ int arc_issue(const char *dir, const char *user, struct arc_cookie *ret)
 
 	if (!user_ok(user, len))
 		return -EINVAL;
+	if (vm && *vm) {
+		if (!name_ok(vm, strlen(vm), ARC_VM_MAX))
+			return -EINVAL;
+		memcpy(c.vm, vm, strlen(vm) + 1);
+	}
+	if (nt) {
+		if (!c.vm[0])
+			return -EINVAL;
+		c.have_nt = true;
+		memcpy(c.nt, nt, 16);
+	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	if (getrandom(&c.logon_id, sizeof(c.logon_id), 0) != sizeof(c.logon_id) ||
@@ -290,6 +351,37 @@ int arc_issue(const char *dir, const char *user, struct arc_cookie *ret)
 	if (r < 0)
 		return r;
 	*ret = c;
+	return 0;
+}
+
+struct find_nt {
+	const char *user;
+	int64_t now, best;
+	bool found;
+	uint8_t nt[16];
+};
+
+static void find_nt_one(const char *dir, const char *name, struct arc_cookie *c, void *data)
+{
+	struct find_nt *f = data;
+
+	(void)dir, (void)name;
+	if (!c->have_nt || strcasecmp(c->user, f->user) || !arc_usable(c, f->now) ||
+	    (f->found && c->issued < f->best))
+		return;
+	f->found = true;
+	f->best = c->issued;
+	memcpy(f->nt, c->nt, 16);
+}
+
+int arc_find_nt(const char *dir, const char *user, uint8_t nt[16])
+{
+	struct find_nt f = { .user = user, .now = now_s() };
+
+	for_each(dir, find_nt_one, &f);
+	if (!f.found)
+		return -ENOENT;
+	memcpy(nt, f.nt, 16);
 	return 0;
 }
 
@@ -311,7 +403,7 @@ int arc_end(const char *dir, const struct arc_cookie *c)
 
 int arc_take(const char *dir, uint32_t logon_id, struct arc_cookie *ret)
 {
-	char path[PATH_MAX], buf[256];
+	char path[PATH_MAX], buf[ARC_LINE_MAX];
 	_cleanup_close_ int fd = -1;
 	struct arc_cookie c;
 	ssize_t n;

@@ -14,6 +14,13 @@
  * the session that issued it ended (ARC_MAX_AGE_S at most): long enough for
  * a client to ride out a network drop, short enough that a copied cookie
  * soon stops being a password.
+ *
+ * A cookie also remembers the session's VM (skyrdp --tokens: each logon's
+ * VM comes with its one-time token), so a reconnect returns to the same
+ * VM, and, for a session that logged on by NLA with a one-time token, that
+ * token's NT hash: the reconnecting client does NLA again with the token
+ * it was given, long taken by then, so the cookie stands in for it (and
+ * the client must then show the cookie too).
  */
 
 #include <stdbool.h>
@@ -25,6 +32,9 @@
 #define ARC_GRACE_S 300
 #define ARC_MAX_AGE_S (24 * 3600)
 #define ARC_USER_MAX 64
+#define ARC_VM_MAX 64
+/* A buffer this long holds any line arc_format writes (262 bytes at most). */
+#define ARC_LINE_MAX 320
 
 struct arc_cookie {
 	uint32_t logon_id;
@@ -33,6 +43,9 @@ struct arc_cookie {
 	int64_t issued; /* CLOCK_REALTIME seconds */
 	int64_t ended;  /* 0 while the session runs */
 	int32_t pid;    /* the worker that issued it */
+	char vm[ARC_VM_MAX + 1]; /* "" for none (then skyrdp's --vm) */
+	bool have_nt;
+	uint8_t nt[16]; /* the one-time token's NT hash, with have_nt */
 };
 
 /* HMAC-MD5(random, client_random) into out; -EIO if OpenSSL fails. */
@@ -51,14 +64,19 @@ int arc_format(const struct arc_cookie *c, char *buf, size_t size);
 /* Parse what arc_format wrote; -EINVAL for anything else.  Pure. */
 int arc_parse(const char *buf, size_t len, struct arc_cookie *ret);
 
-/* A new cookie for user with fresh random bits, written to dir (created
- * 0700 if missing); cookies no longer usable are swept away first. */
-int arc_issue(const char *dir, const char *user, struct arc_cookie *ret);
+/* A new cookie for user (and vm, and a token's NT hash nt; either may be
+ * NULL) with fresh random bits, written to dir (created 0700 if missing);
+ * cookies no longer usable are swept away first. */
+int arc_issue(const char *dir, const char *user, const char *vm, const uint8_t nt[16],
+	      struct arc_cookie *ret);
 /* Mark the cookie's session ended now: its grace period starts. */
 int arc_end(const char *dir, const struct arc_cookie *c);
 /* The listener reaped worker pid: end the cookies it had not ended (it
  * crashed or was killed). */
 void arc_orphan(const char *dir, int32_t pid);
+/* The NT hash of the newest usable cookie of user that has one (user
+ * compared case-insensitively): -ENOENT if none.  Nothing is taken. */
+int arc_find_nt(const char *dir, const char *user, uint8_t nt[16]);
 /* Read and remove the cookie for logon_id: -ENOENT if there is none,
  * -ESTALE if it was too old (removed too). */
 int arc_take(const char *dir, uint32_t logon_id, struct arc_cookie *ret);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * RemoteFX surface bits (MS-RDPBCGR 2.2.9.2.1, MS-RDPRFX) for clients
- * without the graphics pipeline or without AVC in it: the damaged tiles,
- * encoded by rcc, as Stream Surface Bits commands, bracketed by frame
- * markers when the client acknowledges frames.
+ * without the graphics pipeline: the damaged tiles, encoded by rcc, as
+ * Stream Surface Bits commands, bracketed by frame markers when the client
+ * acknowledges frames.  A client without RemoteFX gets planar bitmap
+ * updates instead (bitmap.c).
  */
 /* Before FreeRDP's headers: theirs define MIN/MAX only if still unset. */
 #include "util.h"
@@ -28,10 +29,13 @@ int legacy_start(struct session *s)
 	int r;
 
 	if (!st->RemoteFxCodec || !st->SurfaceCommandsEnabled) {
-		log_err("%s: the client takes neither AVC420 nor RemoteFX surface bits: "
-			"nothing skyrdp can draw with", s->host);
-		return -EPROTONOSUPPORT;
+		rcc_rfx_free(s->rfx);
+		s->rfx = NULL;
+		return bitmap_start(s);
 	}
+	rcc_planar_free(s->planar);
+	s->planar = NULL;
+	s->legacy_planar = false;
 	if (s->rfx) {
 		r = rcc_rfx_reset(s->rfx, s->width, s->height);
 	} else {
@@ -46,8 +50,8 @@ int legacy_start(struct session *s)
 	rcc_pacer_reset(s->pacer);
 	rcc_pacer_set_max_unacked(s->pacer, s->legacy_ack ? SESSION_MAX_UNACKED : 0);
 	rcc_damage_add_all(s->damage);
-	log_info("%s: RemoteFX surface bits %ux%u (codec id %u%s)", s->host, s->width, s->height,
-		 st->RemoteFxCodecId, s->legacy_ack ? ", frame acks" : "");
+	log_info("%s: output: RemoteFX surface bits %ux%u (codec id %u%s)", s->host, s->width,
+		 s->height, st->RemoteFxCodecId, s->legacy_ack ? ", frame acks" : "");
 	return 0;
 }
 
@@ -55,6 +59,9 @@ void legacy_stop(struct session *s)
 {
 	rcc_rfx_free(s->rfx);
 	s->rfx = NULL;
+	rcc_planar_free(s->planar);
+	s->planar = NULL;
+	s->legacy_planar = false;
 }
 
 int legacy_send_frame(struct session *s, const struct rcc_surface *surf)
@@ -70,6 +77,8 @@ int legacy_send_frame(struct session *s, const struct rcc_surface *surf)
 	BOOL ok = TRUE;
 	int r;
 
+	if (s->legacy_planar)
+		return bitmap_send_frame(s, surf);
 	if (!s->rfx)
 		return 0;
 	n = rcc_damage_take(s->damage, surf, rects, SESSION_MAX_RECTS);

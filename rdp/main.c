@@ -42,13 +42,19 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: skyrdp --vm NAME [OPTION]...\n"
-		"The RDP server of a Skylight host: every session shows VM NAME's display\n"
+		"       skyrdp --tokens DIR [--vm NAME] [OPTION]...\n"
+		"The RDP server of a Skylight host: every session shows a VM's display\n"
 		"(H.264 through the graphics pipeline, RemoteFX for older clients) and sends\n"
-		"the client's keyboard and mouse to it.\n\n"
+		"the client's keyboard and mouse to it.  The VM is NAME, or with --tokens the\n"
+		"one named with the one-time token the client logs on with.\n\n"
 		"  --listen ADDR:PORT  where to listen (default 0.0.0.0:3389; [::]:3389 for IPv6)\n"
 		"  --run-dir DIR       where NAME.display is (default $SKYLIGHT_RUN_DIR, else\n"
 		"                      $XDG_RUNTIME_DIR/skylight, else /run/skylight)\n"
-		"  --vm NAME           the VM every session shows\n"
+		"  --vm NAME           the VM a session shows (without a one-time token)\n"
+		"  --tokens DIR        one-time logon tokens (the host agent puts them there\n"
+		"                      for clients the broker redirects here): a client\n"
+		"                      whose password is its user's token is let in once,\n"
+		"                      to the token's VM; others go by the user store\n"
 		"  --users PATH        the user store (default STATE_DIR/users.db; skyctl user)\n"
 		"  --state-dir DIR     TLS certificate and key (made on first run, mode 0600)\n"
 		"                      and auto-reconnect cookies (default $SKYLIGHT_STATE_DIR,\n"
@@ -60,6 +66,8 @@ static void usage(FILE *f)
 		"  --fps N             frames per second at most (default 30)\n"
 		"  --link lan|broadband|wan  H.264 bit rate cap: none, 10 or 2 Mbit/s\n"
 		"                      (default lan)\n"
+		"  --lossless          graphics-pipeline clients without H.264 get planar\n"
+		"                      (exact pixels) instead of RemoteFX (fewer bytes)\n"
 		"  -h, --help          this text\n\n"
 		"SKYLIGHT_LOG sets log levels, e.g. SKYLIGHT_LOG=debug or info,rdp.gfx=debug.\n");
 }
@@ -75,89 +83,6 @@ static char *default_dir(const char *env, const char *xdg, const char *fallback)
 	if (x && *x)
 		return asprintf(&p, "%s/skylight", x) < 0 ? NULL : p;
 	return strdup(fallback);
-}
-
-static char *join(const char *dir, const char *name)
-{
-	char *p;
-
-	return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
-}
-
-/* mkdir -p with mode for the last component. */
-static int make_dir(const char *path, mode_t mode)
-{
-	char *p = strdup(path), *s;
-	int r = 0;
-
-	if (!p)
-		return -ENOMEM;
-	for (s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			r = -errno;
-		*s = '/';
-		if (r < 0)
-			break;
-	}
-	if (!r && mkdir(p, mode) < 0 && errno != EEXIST)
-		r = -errno;
-	free(p);
-	return r;
-}
-
-static int open_listener(const char *spec)
-{
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	}, *res = NULL;
-	char host[256];
-	const char *port;
-	size_t len;
-	int fd, r, one = 1;
-
-	if (spec[0] == '[') {
-		const char *end = strchr(spec, ']');
-
-		if (!end || end[1] != ':')
-			return -EINVAL;
-		len = (size_t)(end - spec - 1);
-		port = end + 2;
-		spec++;
-	} else {
-		const char *colon = strrchr(spec, ':');
-
-		if (!colon)
-			return -EINVAL;
-		len = (size_t)(colon - spec);
-		port = colon + 1;
-	}
-	if (len >= sizeof(host) || !*port)
-		return -EINVAL;
-	memcpy(host, spec, len);
-	host[len] = '\0';
-	r = getaddrinfo(len ? host : NULL, port, &hints, &res);
-	if (r)
-		return -EADDRNOTAVAIL;
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		r = -errno;
-		close(fd);
-		goto out;
-	}
-	r = fd;
-out:
-	freeaddrinfo(res);
-	return r;
 }
 
 struct worker {
@@ -314,6 +239,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "run-dir", required_argument, NULL, 'r' },
 		{ "vm", required_argument, NULL, 'v' },
+		{ "tokens", required_argument, NULL, 't' },
 		{ "users", required_argument, NULL, 'u' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "cert", required_argument, NULL, 'c' },
@@ -322,6 +248,7 @@ int main(int argc, char **argv)
 		{ "auth", required_argument, NULL, 'a' },
 		{ "fps", required_argument, NULL, 'f' },
 		{ "link", required_argument, NULL, 'L' },
+		{ "lossless", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -346,6 +273,7 @@ int main(int argc, char **argv)
 		case 'l': cfg.listen = optarg; break;
 		case 'r': cfg.run_dir = optarg; break;
 		case 'v': cfg.vm = optarg; break;
+		case 't': cfg.tokens = optarg; break;
 		case 'u': cfg.users = optarg; break;
 		case 's': cfg.state_dir = optarg; break;
 		case 'c': cfg.cert = optarg; break;
@@ -376,6 +304,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'P':
+			cfg.lossless = true;
+			break;
 		case 'L':
 			if (!strcmp(optarg, "lan"))
 				cfg.link = RCC_LINK_LAN;
@@ -396,11 +327,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || !cfg.vm) {
+	if (optind < argc || (!cfg.vm && !cfg.tokens)) {
 		usage(stderr);
 		return 2;
 	}
-	if (!*cfg.vm || strchr(cfg.vm, '/')) {
+	if (cfg.vm && (!*cfg.vm || strchr(cfg.vm, '/'))) {
 		fprintf(stderr, "skyrdp: --vm: a VM name, not a path\n");
 		return 2;
 	}
@@ -417,8 +348,8 @@ int main(int argc, char **argv)
 	if (!cfg.run_dir || !cfg.state_dir)
 		return 1;
 	if (!cfg.users)
-		cfg.users = users = join(cfg.state_dir, "users.db");
-	cfg.arc_dir = join(cfg.state_dir, "rdp-arc");
+		cfg.users = users = path_join(cfg.state_dir, "users.db");
+	cfg.arc_dir = path_join(cfg.state_dir, "rdp-arc");
 	if (!cfg.users || !cfg.arc_dir)
 		return 1;
 	r = make_dir(cfg.state_dir, 0700);
@@ -427,8 +358,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!cfg.cert) {
-		cfg.cert = cert = join(cfg.state_dir, "rdp-cert.pem");
-		cfg.key = key = join(cfg.state_dir, "rdp-key.pem");
+		cfg.cert = cert = path_join(cfg.state_dir, "rdp-cert.pem");
+		cfg.key = key = path_join(cfg.state_dir, "rdp-key.pem");
 		if (!cert || !key)
 			return 1;
 		r = cert_ensure(cert, key);
@@ -441,11 +372,17 @@ int main(int argc, char **argv)
 		log_errno(LOG_ERR, -errno, "cannot read %s or %s", cfg.cert, cfg.key);
 		return 1;
 	}
-	if (access(cfg.users, R_OK) < 0)
+	if (cfg.tokens && !*cfg.tokens) {
+		fprintf(stderr, "skyrdp: --tokens: a directory\n");
+		return 2;
+	}
+	if (access(cfg.users, R_OK) < 0 && cfg.tokens)
+		log_info("no user store at %s: one-time token logons only", cfg.users);
+	else if (access(cfg.users, R_OK) < 0)
 		log_warn("no user store at %s yet (skyctl user add): every logon will fail",
 			 cfg.users);
 
-	lfd = open_listener(cfg.listen);
+	lfd = tcp_listen(cfg.listen, 64);
 	if (lfd < 0) {
 		log_errno(LOG_ERR, lfd, "cannot listen on %s", cfg.listen);
 		return 1;
@@ -462,8 +399,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	log_info("listening on %s for VM %s (display %s/%s.display, auth %s, %u sessions, %u fps)",
-		 cfg.listen, cfg.vm, cfg.run_dir, cfg.vm,
+	log_info("listening on %s for %s%s%s%s (displays in %s, auth %s, %u sessions, %u fps)",
+		 cfg.listen, cfg.vm ? "VM " : "", cfg.vm ? cfg.vm : "",
+		 cfg.vm && cfg.tokens ? " and " : "",
+		 cfg.tokens ? "one-time token logons" : "", cfg.run_dir,
 		 cfg.auth == SKYRDP_AUTH_ANY ? "any" : cfg.auth == SKYRDP_AUTH_TLS ? "tls" : "nla",
 		 cfg.max_sessions, cfg.fps);
 	r = serve(&cfg, lfd, sfd, &oldmask);

@@ -26,6 +26,7 @@
 #include <freerdp/error.h>
 #include <freerdp/freerdp.h>
 #include <freerdp/session.h>
+#include <openssl/crypto.h>
 #include <winpr/ntlm.h>
 #include <winpr/ssl.h>
 #include <winpr/string.h>
@@ -34,6 +35,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "tokens.h"
 #include "users.h"
 
 LOG_SCOPE("rdp.session");
@@ -94,11 +96,90 @@ static char *utf16_to_utf8(const WCHAR *s, UINT32 len)
 	return out;
 }
 
+/* The session's VM: vm (a one-time token's or a cookie's) if given, else
+ * --vm, else none (the logon is refused). */
+static void set_vm(struct session *s, const char *vm)
+{
+	if (!vm || !*vm)
+		vm = s->cfg->vm ? s->cfg->vm : "";
+	snprintf(s->vm, sizeof(s->vm), "%s", vm);
+}
+
+/* Why a one-time token was not taken, for the log (never the token). */
+static const char *token_error(int r)
+{
+	switch (r) {
+	case -ENOENT: return "no one-time token for them: used already, or never issued";
+	case -ESTALE: return "their one-time token had expired";
+	case -EACCES: return "not their one-time token";
+	case -EBADMSG: return "their one-time token's file is damaged";
+	default: return strerror(-r);
+	}
+}
+
+/*
+ * NLA with a one-time token: the NT hash of the token outstanding for
+ * user, else of the token an auto-reconnect cookie of user remembers (a
+ * client reconnecting after a drop does NLA again with its token, taken by
+ * then).  -ENOENT for neither: the user store decides.
+ */
+static int token_nt_hash(struct session *s, const char *user, uint8_t nt[16])
+{
+	int r;
+
+	if (!s->cfg->tokens)
+		return -ENOENT;
+	r = tokens_nt_hash(s->cfg->tokens, user, nt);
+	if (r == 0) {
+		s->nla_token = true;
+		return 0;
+	}
+	if (r != -ENOENT && r != -EINVAL)
+		log_warn("%s: NLA: %s: %s", s->host, user, token_error(r));
+	if (arc_find_nt(s->cfg->arc_dir, user, nt) == 0) {
+		s->nla_arc = true;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* NLA from the user store: the user's NT hash. */
+static int store_nt_hash(struct session *s, const char *user, uint8_t nt[16])
+{
+	struct rdp_users *users = NULL;
+	int r;
+
+	r = rdp_users_open(s->cfg->users, false, &users);
+	if (r == -ENOENT && s->cfg->tokens) {
+		log_warn("%s: NLA logon refused for %s: no one-time token for them and no user "
+			 "store", s->host, user);
+		return r;
+	}
+	if (r < 0)
+		return log_errno(LOG_ERR, r, "%s: NLA: cannot open the user store %s", s->host,
+				 s->cfg->users);
+	r = rdp_users_nt_hash(users, user, nt);
+	rdp_users_close(users);
+	if (r == -EPERM) {
+		log_warn("%s: NLA logon refused for %s: the user has no NT hash (--no-nla)",
+			 s->host, user);
+		return r;
+	}
+	if (r < 0) {
+		/* -ENOENT reads like a wrong password on purpose. */
+		log_warn("%s: NLA logon refused for %s: no such user%s", s->host, user,
+			 s->cfg->tokens ? " and no one-time token for them" : "");
+		return r;
+	}
+	return 0;
+}
+
 /*
  * NLA (CredSSP/NTLM in WinPR): WinPR asks for the NTLMv2 hash of the user
- * named in the AUTHENTICATE message; we make it from the NT hash in the
- * user store.  Nonzero means "here it is".  Whether the client knew the
- * password is decided by WinPR after this returns.
+ * named in the AUTHENTICATE message; we make it from an NT hash: a
+ * one-time token's (--tokens), else the user store's.  Nonzero means
+ * "here it is".  Whether the client knew the password is decided by WinPR
+ * after this returns.
  */
 static SECURITY_STATUS on_ntlm_hash(void *client, const SEC_WINNT_AUTH_IDENTITY *id,
 				    const SecBuffer *proof, const BYTE *randkey, const BYTE *mic,
@@ -106,7 +187,6 @@ static SECURITY_STATUS on_ntlm_hash(void *client, const SEC_WINNT_AUTH_IDENTITY 
 {
 	freerdp_peer *peer = client;
 	struct session *s = (struct session *)peer->context;
-	struct rdp_users *users = NULL;
 	uint8_t nt[16];
 	char *user;
 	int r;
@@ -115,30 +195,22 @@ static SECURITY_STATUS on_ntlm_hash(void *client, const SEC_WINNT_AUTH_IDENTITY 
 	user = utf16_to_utf8(id->User, id->UserLength);
 	if (!user)
 		return 0;
-	r = rdp_users_open(s->cfg->users, false, &users);
-	if (r < 0) {
-		log_errno(LOG_ERR, r, "%s: NLA: cannot open the user store %s", s->host,
-			  s->cfg->users);
+	if (strlen(user) > ARC_USER_MAX) {
+		log_warn("%s: NLA logon refused: user name too long", s->host);
 		goto fail;
 	}
-	r = rdp_users_nt_hash(users, user, nt);
-	rdp_users_close(users);
-	if (r == -EPERM) {
-		log_warn("%s: NLA logon refused for %s: the user has no NT hash (--no-nla)",
-			 s->host, user);
+	s->nla_token = s->nla_arc = false;
+	r = token_nt_hash(s, user, nt);
+	if (r == 0)
+		memcpy(s->nla_nt, nt, sizeof(nt));
+	else if (store_nt_hash(s, user, nt) < 0)
 		goto fail;
-	}
-	if (r < 0) {
-		/* -ENOENT reads like a wrong password on purpose. */
-		log_warn("%s: NLA logon refused for %s: no such user", s->host, user);
-		goto fail;
-	}
 	if (!NTOWFv2FromHashW(nt, (LPWSTR)id->User, id->UserLength * 2, (LPWSTR)id->Domain,
 			      id->DomainLength * 2, hash)) {
-		memset(nt, 0, sizeof(nt));
+		OPENSSL_cleanse(nt, sizeof(nt));
 		goto fail;
 	}
-	memset(nt, 0, sizeof(nt));
+	OPENSSL_cleanse(nt, sizeof(nt));
 	snprintf(s->nla_user, sizeof(s->nla_user), "%s", user);
 	free(user);
 	return 1;
@@ -150,19 +222,45 @@ fail:
 static BOOL on_logon(freerdp_peer *peer, SEC_WINNT_AUTH_IDENTITY *identity, BOOL automatic)
 {
 	struct session *s = (struct session *)peer->context;
+	struct token_info info;
+	int r;
 
 	(void)identity;
 	/* automatic: NLA succeeded.  The user is the one whose hash WinPR
 	 * verified, not whatever the delegated credentials claim. */
-	if (automatic && s->nla_user[0]) {
+	if (!automatic || !s->nla_user[0])
+		return TRUE;
+	if (s->nla_token) {
+		/* The client proved it knows the token: now take it (once
+		 * only: a racing logon with the same token gets nothing). */
+		r = tokens_take_nt(s->cfg->tokens, s->nla_user, s->nla_nt, &info);
+		if (r < 0) {
+			log_warn("%s: NLA logon refused for %s: %s", s->host, s->nla_user,
+				 token_error(r));
+			s->logon_logged = true;
+			return TRUE;
+		}
 		snprintf(s->user, sizeof(s->user), "%s", s->nla_user);
+		set_vm(s, info.vm);
+		s->token_nt = true;
 		s->authenticated = true;
-		log_info("%s: %s authenticated by NLA", s->host, s->user);
+		log_info("%s: %s authenticated by one-time token for VM %s (NLA)", s->host, s->user,
+			 s->vm);
+		return TRUE;
 	}
+	if (s->nla_arc) {
+		/* Decided by the cookie in the Client Info PDU (on_capabilities). */
+		log_debug("%s: NLA for %s with a reconnect cookie's token", s->host, s->nla_user);
+		return TRUE;
+	}
+	snprintf(s->user, sizeof(s->user), "%s", s->nla_user);
+	set_vm(s, NULL);
+	s->authenticated = true;
+	log_info("%s: %s authenticated by NLA", s->host, s->user);
 	return TRUE;
 }
 
-static bool try_reconnect_cookie(struct session *s, const char *user)
+static bool try_reconnect_cookie(struct session *s, const char *user, struct arc_cookie *ret)
 {
 	const ARC_CS_PRIVATE_PACKET *ck = s->ctx.settings->ClientAutoReconnectCookie;
 	struct arc_cookie c;
@@ -184,16 +282,56 @@ static bool try_reconnect_cookie(struct session *s, const char *user)
 		return false;
 	}
 	log_info("%s: %s reconnected with an auto-reconnect cookie", s->host, user);
+	*ret = c;
 	return true;
 }
 
-/* The TLS path: the Client Info PDU carried user and password. */
+/* A logon with a reconnect cookie: the user, the VM and the token's NT
+ * hash (for the next reconnect) come from the cookie. */
+static void cookie_logon(struct session *s, const char *user, const struct arc_cookie *c)
+{
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	set_vm(s, c->vm);
+	if (c->have_nt) {
+		memcpy(s->nla_nt, c->nt, sizeof(s->nla_nt));
+		s->token_nt = true;
+	}
+	s->authenticated = true;
+}
+
+/* NLA went through with the token an auto-reconnect cookie remembers:
+ * good only with that very cookie. */
+static bool check_nla_cookie(struct session *s)
+{
+	struct arc_cookie c;
+
+	s->logon_logged = true;
+	if (!try_reconnect_cookie(s, s->nla_user, &c)) {
+		log_warn("%s: NLA logon refused for %s: their one-time token was used already "
+			 "(only its session's auto-reconnect cookie brings it back)", s->host,
+			 s->nla_user);
+		return false;
+	}
+	if (!c.have_nt || CRYPTO_memcmp(c.nt, s->nla_nt, sizeof(c.nt))) {
+		log_warn("%s: NLA logon refused for %s: the auto-reconnect cookie is not the one "
+			 "of the token NLA used", s->host, s->nla_user);
+		return false;
+	}
+	cookie_logon(s, s->nla_user, &c);
+	return true;
+}
+
+/* The TLS path: the Client Info PDU carried user and password: a
+ * reconnect cookie, a one-time token (--tokens) or the user store's. */
 static int check_password(struct session *s)
 {
 	rdpSettings *st = s->ctx.settings;
 	const char *user = st->Username, *password = st->Password;
 	struct rdp_users *users;
-	int r;
+	struct arc_cookie c;
+	struct token_info info;
+	int r, token_r = -ENOENT;
+	char why[256];
 
 	if (!user || !*user) {
 		refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, "no user name given");
@@ -203,12 +341,31 @@ static int check_password(struct session *s)
 		refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, "user name too long");
 		return -EACCES;
 	}
-	if (try_reconnect_cookie(s, user)) {
-		snprintf(s->user, sizeof(s->user), "%s", user);
-		s->authenticated = true;
+	if (try_reconnect_cookie(s, user, &c)) {
+		cookie_logon(s, user, &c);
 		return 0;
 	}
+	if (s->cfg->tokens) {
+		token_r = tokens_take(s->cfg->tokens, user, password, &info);
+		if (token_r == 0) {
+			snprintf(s->user, sizeof(s->user), "%s", user);
+			set_vm(s, info.vm);
+			s->authenticated = true;
+			log_info("%s: %s authenticated by one-time token for VM %s", s->host,
+				 s->user, s->vm);
+			return 0;
+		}
+		if (token_r == -EBADMSG || token_r == -ESTALE)
+			log_warn("%s: %s: %s", s->host, user, token_error(token_r));
+	}
+	snprintf(why, sizeof(why), "wrong user name or password for %s%s%s%s", user,
+		 s->cfg->tokens ? " (" : "", s->cfg->tokens ? token_error(token_r) : "",
+		 s->cfg->tokens ? ")" : "");
 	r = rdp_users_open(s->cfg->users, false, &users);
+	if (r == -ENOENT && s->cfg->tokens) {
+		refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, why);
+		return -EACCES;
+	}
 	if (r < 0) {
 		log_errno(LOG_ERR, r, "%s: cannot open the user store %s", s->host, s->cfg->users);
 		refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, "no user store");
@@ -217,9 +374,6 @@ static int check_password(struct session *s)
 	r = rdp_users_check_password(users, user, password ? password : "");
 	rdp_users_close(users);
 	if (r == -EACCES || r == -ENOENT || r == -EINVAL) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "wrong user name or password for %s", user);
 		refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, why);
 		return -EACCES;
 	}
@@ -229,6 +383,7 @@ static int check_password(struct session *s)
 		return r;
 	}
 	snprintf(s->user, sizeof(s->user), "%s", user);
+	set_vm(s, NULL);
 	s->authenticated = true;
 	log_info("%s: %s authenticated by password over TLS", s->host, s->user);
 	return 0;
@@ -296,13 +451,13 @@ static int attach_display(struct session *s)
 	char path[4096];
 	int n, r;
 
-	n = snprintf(path, sizeof(path), "%s/%s.display", s->cfg->run_dir, s->cfg->vm);
+	n = snprintf(path, sizeof(path), "%s/%s.display", s->cfg->run_dir, s->vm);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
 	r = viewer_connect(path, DISPLAY_CONNECT_MS, &s->viewer);
 	if (r < 0)
 		return log_errno(LOG_ERR, r, "%s: cannot attach to VM %s's display %s", s->host,
-				 s->cfg->vm, path);
+				 s->vm, path);
 	s->viewer_event = CreateFileDescriptorEventA(NULL, FALSE, FALSE, viewer_fd(s->viewer),
 						     WINPR_FD_READ);
 	if (!s->viewer_event)
@@ -402,12 +557,13 @@ static void on_pointer(struct session *s, const struct viewer_msg *m)
 static void stop_output(struct session *s)
 {
 	legacy_stop(s);
-	rcc_h264_free(s->h264);
-	s->h264 = NULL;
+	gfx_free_h264(s);
 }
 
 /* Pick the output path now that the client is active (or its RDPGFX caps
- * came): AVC420 through the pipeline when it can, else RemoteFX. */
+ * came): the pipeline when it can (AVC420, else RemoteFX or planar:
+ * gfx_start), else RemoteFX surface bits or planar bitmap updates
+ * (legacy_start). */
 static int choose_output(struct session *s)
 {
 	bool gfx_possible = s->ctx.settings->SupportGraphicsPipeline &&
@@ -438,8 +594,7 @@ static void session_redraw(struct session *s)
 {
 	if (s->damage)
 		rcc_damage_add_all(s->damage);
-	if (s->h264)
-		rcc_h264_force_idr(s->h264);
+	gfx_force_idr(s);
 }
 
 /* Follow the guest's mode: same size, redraw; a new size, resize the
@@ -642,11 +797,22 @@ static BOOL on_capabilities(freerdp_peer *peer)
 	}
 	if (!s->authenticated) {
 		if (st->NlaSecurity) {
-			refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES, "NLA without a user");
+			if (!s->nla_arc || !check_nla_cookie(s)) {
+				refuse(s, ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES,
+				       "NLA without a user");
+				return FALSE;
+			}
+		} else if (check_password(s) < 0) {
 			return FALSE;
 		}
-		if (check_password(s) < 0)
-			return FALSE;
+	}
+	if (!s->vm[0]) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "no VM for this logon (%s: no one-time token, no --vm)",
+			 s->user);
+		refuse(s, ERRINFO_SERVER_DENIED_CONNECTION, why);
+		return FALSE;
 	}
 	if (attach_display(s) < 0) {
 		refuse(s, ERRINFO_SERVER_DENIED_CONNECTION, "the VM's display is not there");
@@ -682,11 +848,11 @@ static BOOL on_post_connect(freerdp_peer *peer)
 	logon_info_ex info = { 0 };
 	int r;
 
-	log_info("%s: %s connected (%s, client build %" PRIu32 ", %s)", s->host, s->user,
-		 st->NlaSecurity ? "NLA" : "TLS", st->ClientBuild,
+	log_info("%s: %s connected to VM %s (%s, client build %" PRIu32 ", %s)", s->host,
+		 s->user, s->vm, st->NlaSecurity ? "NLA" : "TLS", st->ClientBuild,
 		 st->ClientHostname ? st->ClientHostname : "?");
 	/* The cookie for an automatic reconnect after a network drop. */
-	r = arc_issue(s->cfg->arc_dir, s->user, &s->arc);
+	r = arc_issue(s->cfg->arc_dir, s->user, s->vm, s->token_nt ? s->nla_nt : NULL, &s->arc);
 	if (r < 0) {
 		log_errno(LOG_WARN, r, "%s: no auto-reconnect cookie", s->host);
 		return TRUE;
@@ -881,7 +1047,7 @@ static int session_loop(struct session *s)
 		if (s->viewer_event && WaitForSingleObject(s->viewer_event, 0) == WAIT_OBJECT_0) {
 			r = viewer_read(s->viewer, on_display_msg, s);
 			if (r != 0) {
-				log_warn("%s: VM %s's display socket closed%s", s->host, s->cfg->vm,
+				log_warn("%s: VM %s's display socket closed%s", s->host, s->vm,
 					 r < 0 ? " with an error" : "");
 				/* The VM went away: tell the client, the way a
 				 * server ends a session it was told to end. */
@@ -1045,7 +1211,7 @@ int session_run(const struct skyrdp_config *cfg, int fd, const char *peer_addr, 
 	}
 	r = session_loop(s);
 out:
-	if (s->nla_user[0] && !s->authenticated)
+	if (s->nla_user[0] && !s->authenticated && !s->logon_logged)
 		log_warn("%s: NLA logon failed for %s: wrong password, or the client gave up",
 			 s->host, s->nla_user);
 	if (s->have_arc)

@@ -4,7 +4,8 @@
 /*
  * One RDP session: the worker process's state, shared by session.c (the
  * peer, its callbacks, the event loop, input, pointer), gfx.c (RDPGFX and
- * display control) and legacy.c (RemoteFX surface bits).
+ * display control), legacy.c (RemoteFX surface bits) and bitmap.c (planar
+ * bitmap updates).
  *
  * Threads: everything runs on the worker's main thread except FreeRDP's
  * RDPGFX and display-control channel threads, which call gfx.c's
@@ -25,6 +26,7 @@
 #include <freerdp/server/rdpgfx.h>
 
 #include "arc.h"
+#include "bands.h"
 #include "input.h"
 #include "pointer.h"
 #include "rcc.h"
@@ -40,7 +42,7 @@ enum session_out {
 	OUT_NONE,     /* not active yet */
 	OUT_WAIT_GFX, /* active; waiting for the client's RDPGFX caps */
 	OUT_GFX,      /* RDPGFX with AVC420 */
-	OUT_LEGACY,   /* RemoteFX surface bits */
+	OUT_LEGACY,   /* RemoteFX surface bits, or planar bitmap updates */
 };
 
 struct session {
@@ -56,6 +58,14 @@ struct session {
 	char nla_user[ARC_USER_MAX + 1]; /* whose NT hash NLA was given */
 	char user[ARC_USER_MAX + 1];     /* who is logged on */
 	bool authenticated;
+	/* NLA was given a one-time token's NT hash (nla_nt): the token
+	 * outstanding for nla_user (nla_token), or the one an auto-reconnect
+	 * cookie remembers (nla_arc: the client must show that cookie). */
+	bool nla_token, nla_arc;
+	uint8_t nla_nt[16];
+	bool token_nt;       /* the session logged on with nla_nt's token */
+	bool logon_logged;   /* why the logon failed is in the log already */
+	char vm[ARC_VM_MAX + 1]; /* the session's VM: its token's, else --vm */
 	bool have_arc;
 	struct arc_cookie arc;
 
@@ -79,13 +89,21 @@ struct session {
 	RdpgfxServerContext *gfx;
 	UINT32 gfx_channel_id;
 	bool gfx_refused;
-	bool gfx_surface;
+	unsigned gfx_surfaces; /* surfaces the client has: ids 0 .. gfx_surfaces - 1 */
 	bool gfx_avc;
-	struct rcc_h264 *h264;
+	bool gfx_planar; /* neither AVC nor RemoteFX: planar tiles in the pipeline */
+	/* The desktop's bands (bands.h): surface i shows gfx_bands[i], which
+	 * AVC420 encodes with h264[i].  One band but for AVC420. */
+	unsigned gfx_nbands;
+	struct band gfx_bands[BANDS_MAX];
+	struct rcc_h264 *h264[BANDS_MAX];
 
-	/* Legacy surface bits. */
+	/* Legacy surface bits, or bitmap updates (legacy_planar).  rfx and
+	 * planar also serve the pipeline's RemoteFX and planar frames. */
 	struct rcc_rfx *rfx;
+	struct rcc_planar *planar;
 	bool legacy_ack;
+	bool legacy_planar;
 
 	/* Display control. */
 	DispServerContext *disp;
@@ -129,8 +147,17 @@ int gfx_start(struct session *s);
 int gfx_resize(struct session *s);
 /* Encode and send the damage; 0 also when there was nothing to send. */
 int gfx_send_frame(struct session *s, const struct rcc_surface *surf);
+/* Every band's next H.264 frame is an IDR (a refresh, a new mode). */
+void gfx_force_idr(struct session *s);
+/* Free the H.264 encoders (the output path changes). */
+void gfx_free_h264(struct session *s);
 
-/* legacy.c: RemoteFX surface bits. */
+/* legacy.c: RemoteFX surface bits, else bitmap.c's bitmap updates. */
 int legacy_start(struct session *s);
 void legacy_stop(struct session *s);
 int legacy_send_frame(struct session *s, const struct rcc_surface *surf);
+
+/* bitmap.c: planar Bitmap Updates for clients with neither the pipeline
+ * nor RemoteFX.  -EPROTONOSUPPORT for a client they cannot serve either. */
+int bitmap_start(struct session *s);
+int bitmap_send_frame(struct session *s, const struct rcc_surface *surf);

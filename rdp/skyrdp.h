@@ -22,7 +22,8 @@ enum skyrdp_auth {
 struct skyrdp_config {
 	const char *listen;   /* ADDR:PORT as given */
 	const char *run_dir;  /* where <vm>.display lives */
-	const char *vm;
+	const char *vm;       /* NULL: only one-time token logons (--tokens) */
+	const char *tokens;   /* one-time logon tokens (base/tokens.h), or NULL */
 	const char *users;    /* user store path */
 	const char *state_dir;
 	const char *cert, *key;
@@ -31,6 +32,7 @@ struct skyrdp_config {
 	enum skyrdp_auth auth;
 	uint32_t fps;
 	enum rcc_link link;
+	bool lossless;       /* GFX without AVC: planar, not RemoteFX */
 };
 
 /*

@@ -3,12 +3,12 @@
 """e2e tier: a real RDP client (xfreerdp on Xvfb) against skyrdp in front of
 skyvm running the test guest's desktop.  What the client shows must match
 the guest's framebuffer (H.264 and RemoteFX are lossy: a tolerance, the
-clock masked), keys typed into the client reach the guest, a wrong password
-is refused, the client's window size reaches the guest, NLA works, a
-client that dies does not take skyrdp with it, and a client whose
-connection drops comes back with its auto-reconnect cookie.  Each test ends
-with skyrdp's sessions gone with their clients, a clean exit on SIGTERM and
-no sanitizer report.
+clock masked; planar is lossless: exactly), keys typed into the client
+reach the guest, a wrong password is refused, the client's window size
+reaches the guest, NLA works, a client that dies does not take skyrdp with
+it, and a client whose connection drops comes back with its auto-reconnect
+cookie.  Each test ends with skyrdp's sessions gone with their clients, a
+clean exit on SIGTERM and no sanitizer report.
 
 Run one test: python3 test_rdp.py RDP.test_avc420.  Each skips (exit 77)
 without a usable /dev/kvm, Xvfb, xfreerdp, xdotool or a built skyrdp.
@@ -102,8 +102,9 @@ class RDP(unittest.TestCase):
             m = rdptest.SANITIZER.search(log)
             self.assertIsNone(m, f"{name}:\n{log[m.start() - 200 if m else 0:][:4000]}")
 
-    def wait_desktop(self, client, size=(W, H), timeout=90):
-        """Wait until the client's window shows the guest's screen."""
+    def wait_desktop(self, client, size=(W, H), timeout=90, exact=False):
+        """Wait until the client's window shows the guest's screen (exact:
+        every pixel outside the clock)."""
         _, _, _, w, h = client.window()
         masks = [rdptest.grow(self.guest.clock, 8)]
         deadline = time.monotonic() + timeout
@@ -121,7 +122,7 @@ class RDP(unittest.TestCase):
             if geo and (geo[3], geo[4]) == size == (gw, gh):
                 got = client.capture()
                 stats = rdptest.compare(want, got, masks)
-                if rdptest.close_enough(stats):
+                if stats[2] == 0 if exact else rdptest.close_enough(stats):
                     if KEEP:
                         self.shots += 1
                         rdptest.png_write(os.path.join(self.tmp, f"client-{self.shots}.png"),
@@ -153,6 +154,13 @@ class RDP(unittest.TestCase):
     def test_keys(self):
         c = self.connect("/gfx:AVC420", "+auto-reconnect")
         self.wait_desktop(c)
+        self.type_keys(c)
+        self.finish()
+
+    def type_keys(self, c, size=(W, H), exact=False):
+        """Type KEYS into client c; the guest sees them and the client
+        shows the guest's new picture (frames still flow: the pacer gets
+        its acknowledgements)."""
         _, _, before = self.guest.screenshot()
         start = len(self.guest.output())
         self.x.xdotool("windowfocus", "--sync", c.wid)
@@ -162,8 +170,7 @@ class RDP(unittest.TestCase):
         time.sleep(0.5)
         _, _, after = self.guest.screenshot()
         self.assertNotEqual(before, after, "the typed text did not change the guest's screen")
-        self.wait_desktop(c)
-        self.finish()
+        self.wait_desktop(c, size=size, exact=exact)
 
     # (c) a wrong password (and an unknown user) is refused, skyrdp stays up
     # and says so, and the right password still works.
@@ -180,10 +187,43 @@ class RDP(unittest.TestCase):
         self.finish()
 
     # (d) the legacy path: RemoteFX surface bits, no graphics pipeline.
+    # xfreerdp 2.11 has no "-gfx" (a dash is a slash for non-boolean
+    # options: "-gfx" turns the pipeline on); any /network: keeps the
+    # pipeline off, as it skips the auto-detect defaults (GFX, RemoteFX).
     def test_rfx(self):
-        c = self.connect("/rfx", "-gfx")
+        c = self.connect("/network:lan", "/rfx")
         stats = self.wait_desktop(c)
+        self.assertIn("output: RemoteFX surface bits", self.rdp.log())
         print(f"RemoteFX: {rdptest.describe(stats)}")
+        self.finish()
+
+    # (d2) neither the pipeline nor RemoteFX: planar bitmap updates (32 bpp:
+    # xfreerdp asks for 16 without /bpp once no codec is on).  A size that
+    # is no multiple of 4 or 64 (edge tiles, padded widths), reached by a
+    # deactivation-reactivation once the guest takes it.
+    def test_planar_bitmaps(self):
+        c = self.connect("/network:lan", "/bpp:32", "/size:1022x766")
+        self.guest.wait_serial(r"desktop: mode 1022x766")
+        stats = self.wait_desktop(c, size=(1022, 766), exact=True)
+        self.assertIn("output: planar bitmap updates (client has neither GFX nor RemoteFX)",
+                      self.rdp.log())
+        self.type_keys(c, size=(1022, 766), exact=True)
+        print(f"planar bitmap updates: {rdptest.describe(stats)}")
+        self.finish()
+
+    # (d3) the pipeline without AVC, from a client that lists no RemoteFX
+    # (bare /gfx): planar tiles in the pipeline; a new size through
+    # ResetGraphics.
+    def test_gfx_planar(self):
+        # Lossless.test_gfx_planar: skyrdp --lossless.
+        if "--lossless" not in self.skyrdp_args:
+            self.skipTest("runs as Lossless.test_gfx_planar")
+        c = self.connect("/gfx", "/size:1022x766")
+        self.guest.wait_serial(r"desktop: mode 1022x766")
+        stats = self.wait_desktop(c, size=(1022, 766), exact=True)
+        self.assertIn("output: graphics pipeline, planar", self.rdp.log())
+        self.type_keys(c, size=(1022, 766), exact=True)
+        print(f"RDPGFX planar: {rdptest.describe(stats)}")
         self.finish()
 
     # (e) the client's window size reaches the guest.
@@ -193,6 +233,29 @@ class RDP(unittest.TestCase):
         start = len(self.guest.output())
         self.x.xdotool("windowsize", c.wid, 1280, 720)
         self.guest.wait_serial(r"desktop: mode 1280x720", start=start)
+        self.wait_desktop(c, size=(1280, 720))
+        self.finish()
+
+    # (e2) AVC420 in bands (rdp/bands.c): at 1280x720 three surfaces of 240
+    # rows.  Damage across a band boundary shows whole: the typed line's
+    # 64x64 tiles (rows 192..256) and the guest's own pointer put across
+    # row 240 on the wallpaper (its tip above, its white body below).
+    def test_bands(self):
+        c = self.connect("/gfx:AVC420", "/size:1280x720")
+        self.guest.wait_serial(r"desktop: mode 1280x720")
+        self.wait_desktop(c, size=(1280, 720))
+        self.assertRegex(self.rdp.log(), r"AVC420 1280x720 in 3 bands of 240 rows")
+        self.type_keys(c, size=(1280, 720))
+        self.x.xdotool("mousemove", "--window", c.wid, 704, 232)
+        # The X pointer out again: the client's capture must not show it.
+        self.x.xdotool("mousemove", rdptest.SCREEN_W - 1, rdptest.SCREEN_H - 1)
+
+        def pointer_drawn():
+            _, _, rows = self.guest.screenshot()
+            # The pointer's tip (black) at 704,232, its white inside at 705,242.
+            return (rows[232][3 * 704:3 * 705] == b"\0\0\0" and
+                    rows[242][3 * 705:3 * 706] == b"\xff\xff\xff")
+        rdptest.wait_for("the guest to draw its pointer across row 240", pointer_drawn, 30)
         self.wait_desktop(c, size=(1280, 720))
         self.finish()
 
@@ -222,6 +285,11 @@ class RDP(unittest.TestCase):
         self.finish()
 
 # (f) NLA (CredSSP with NTLM against the store's NT hash).
+class Lossless(RDP):
+    """skyrdp --lossless: planar instead of RemoteFX in the pipeline."""
+    skyrdp_args = ("--lossless",)
+
+
 class NLA(RDP):
     skyrdp_args = ("--auth", "nla")
     sec = "/sec:nla"

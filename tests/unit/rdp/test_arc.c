@@ -60,7 +60,7 @@ static struct arc_cookie sample(void)
 static void test_format(void **state)
 {
 	struct arc_cookie c = sample(), d;
-	char buf[256];
+	char buf[ARC_LINE_MAX];
 	int n;
 
 	(void)state;
@@ -72,6 +72,43 @@ static void test_format(void **state)
 	assert_memory_equal(&c, &d, sizeof(c));
 	assert_int_equal(arc_format(&c, buf, 20), -ENOSPC);
 	strcpy(c.user, "bad user");
+	assert_int_equal(arc_format(&c, buf, sizeof(buf)), -EINVAL);
+
+	/* With the session's VM, and a one-time token's NT hash. */
+	c = sample();
+	strcpy(c.vm, "desk1");
+	n = arc_format(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1700000000 0 4242 "
+				 "alice.b-c_d desk1\n");
+	assert_int_equal(arc_parse(buf, (size_t)n, &d), 0);
+	assert_string_equal(d.vm, "desk1");
+	assert_false(d.have_nt);
+	for (int i = 0; i < 16; i++)
+		c.nt[i] = (uint8_t)(0x10 * i + 1);
+	c.have_nt = true;
+	n = arc_format(&c, buf, sizeof(buf));
+	assert_string_equal(buf, "arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1700000000 0 4242 "
+				 "alice.b-c_d desk1 01112131415161718191a1b1c1d1e1f1\n");
+	assert_int_equal(arc_parse(buf, (size_t)n, &d), 0);
+	assert_string_equal(d.vm, "desk1");
+	assert_true(d.have_nt);
+	assert_memory_equal(d.nt, c.nt, 16);
+	/* The longest cookie fits the store's buffers. */
+	memset(c.user, 'u', ARC_USER_MAX);
+	c.user[ARC_USER_MAX] = '\0';
+	memset(c.vm, 'v', ARC_VM_MAX);
+	c.vm[ARC_VM_MAX] = '\0';
+	c.issued = c.ended = INT64_MAX;
+	c.pid = INT32_MAX;
+	n = arc_format(&c, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(arc_parse(buf, (size_t)n, &d), 0);
+	assert_memory_equal(d.vm, c.vm, sizeof(c.vm));
+	/* A hash needs a VM before it. */
+	c.vm[0] = '\0';
+	assert_int_equal(arc_format(&c, buf, sizeof(buf)), -EINVAL);
+	strcpy(c.vm, "bad vm");
+	c.have_nt = false;
 	assert_int_equal(arc_format(&c, buf, sizeof(buf)), -EINVAL);
 }
 
@@ -92,6 +129,15 @@ static void test_parse_bad(void **state)
 		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice\n\n",
 		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 99999999999999999999 0 1 alice",
 		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 2147483648 alice",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice ",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice desk/1",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice desk1 ",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice desk1 0011",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice desk1 "
+		"01112131415161718191a1b1c1d1e1fg",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice desk1 "
+		"01112131415161718191a1b1c1d1e1f1 x",
+		"arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 alice  desk1",
 		/* A 65-byte user name. */
 		("arc1 deadbeef a0a1a2a3a4a5a6a7a8a9aaabacadaeaf 1 0 1 "
 		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
@@ -129,8 +175,8 @@ static void test_store(void **state)
 	snprintf(dir, sizeof(dir), "/tmp/skytest-arc-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(sub, sizeof(sub), "%s/arc", dir);
-	assert_int_equal(arc_issue(sub, "bad name", &c), -EINVAL);
-	assert_int_equal(arc_issue(sub, "alice", &c), 0);
+	assert_int_equal(arc_issue(sub, "bad name", NULL, NULL, &c), -EINVAL);
+	assert_int_equal(arc_issue(sub, "alice", NULL, NULL, &c), 0);
 	assert_int_equal(c.pid, getpid());
 	/* Once only. */
 	assert_int_equal(arc_take(sub, c.logon_id, &d), 0);
@@ -139,7 +185,7 @@ static void test_store(void **state)
 	assert_int_equal(arc_take(sub, c.logon_id ^ 1, &d), -ENOENT);
 
 	/* Ended long ago: stale, and gone after the attempt. */
-	assert_int_equal(arc_issue(sub, "bob", &c), 0);
+	assert_int_equal(arc_issue(sub, "bob", NULL, NULL, &c), 0);
 	e = c;
 	e.issued -= 2 * ARC_GRACE_S;
 	e.ended = e.issued + 1;
@@ -155,14 +201,46 @@ static void test_store(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 
 	/* A crashed worker's cookie ends when the listener reaps it. */
-	assert_int_equal(arc_issue(sub, "carol", &c), 0);
+	assert_int_equal(arc_issue(sub, "carol", NULL, NULL, &c), 0);
 	arc_orphan(sub, c.pid);
 	assert_int_equal(arc_take(sub, c.logon_id, &d), 0);
 	assert_true(d.ended >= c.issued);
 	assert_int_equal(arc_end(sub, &c), -ENOENT);
 
+	/* The VM and a token's NT hash come back with the cookie; the newest
+	 * usable hash of a user is found without taking anything. */
+	{
+		uint8_t nt1[16], nt2[16], got[16];
+
+		memset(nt1, 0x11, 16);
+		memset(nt2, 0x22, 16);
+		assert_int_equal(arc_find_nt(sub, "erin", got), -ENOENT);
+		assert_int_equal(arc_issue(sub, "erin", NULL, nt1, &c), -EINVAL);
+		assert_int_equal(arc_issue(sub, "erin", "bad/vm", NULL, &c), -EINVAL);
+		assert_int_equal(arc_issue(sub, "erin", "desk1", NULL, &c), 0);
+		assert_int_equal(arc_find_nt(sub, "erin", got), -ENOENT);
+		assert_int_equal(arc_take(sub, c.logon_id, &d), 0);
+		assert_string_equal(d.vm, "desk1");
+		assert_false(d.have_nt);
+		assert_int_equal(arc_issue(sub, "erin", "desk1", nt1, &e), 0);
+		/* Issued a second later: the newer of the two. */
+		sleep(1);
+		assert_int_equal(arc_issue(sub, "erin", "desk2", nt2, &c), 0);
+		assert_int_equal(arc_find_nt(sub, "ERIN", got), 0);
+		assert_memory_equal(got, nt2, 16);
+		assert_int_equal(arc_find_nt(sub, "frank", got), -ENOENT);
+		assert_int_equal(arc_take(sub, c.logon_id, &d), 0);
+		assert_string_equal(d.vm, "desk2");
+		assert_memory_equal(d.nt, nt2, 16);
+		assert_int_equal(arc_find_nt(sub, "erin", got), 0);
+		assert_memory_equal(got, nt1, 16);
+		assert_int_equal(arc_take(sub, e.logon_id, &d), 0);
+		assert_memory_equal(d.nt, nt1, 16);
+		assert_int_equal(arc_find_nt(sub, "erin", got), -ENOENT);
+	}
+
 	/* A normal end, then a take inside the grace period. */
-	assert_int_equal(arc_issue(sub, "dave", &c), 0);
+	assert_int_equal(arc_issue(sub, "dave", NULL, NULL, &c), 0);
 	assert_int_equal(arc_end(sub, &c), 0);
 	assert_int_equal(arc_take(sub, c.logon_id, &d), 0);
 	assert_true(d.ended != 0);
