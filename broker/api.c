@@ -127,6 +127,7 @@ struct json_object *api_user_json(const struct db_user *u)
 	json_object_object_add(o, "role", json_object_new_string(user_role_name(u->role)));
 	json_object_object_add(o, "email", json_object_new_string(u->email));
 	json_object_object_add(o, "created", time_json(u->created));
+	json_object_object_add(o, "source", json_object_new_string(user_source_name(u->source)));
 	return o;
 }
 
@@ -439,8 +440,8 @@ static struct http_response *login(struct ctx *c)
 		return error(400, "%s", err);
 	/* Names go into log lines only when they are names (no line breaks). */
 	shown = apijson_name_valid(in.name) ? in.name : "(not a valid name)";
-	r = auth_login(c->b->db, c->b->limiter, in.name, in.password, c->req->peer, time(NULL), &u,
-		       &retry);
+	r = auth_login(c->b->db, c->b->limiter, &c->b->cfg.pam, in.name, in.password, c->req->peer,
+		       time(NULL), &u, &retry);
 	if (r == -EAGAIN) {
 		char ra[16];
 
@@ -499,6 +500,10 @@ static struct http_response *enroll(struct ctx *c)
 
 	if (!c->b->cfg.enroll)
 		return error(403, "self-enrollment is off");
+	/* With PAM, a name enrolled here would take the PAM account of that
+	 * name before its owner's first login (skybroker refuses both). */
+	if (c->b->cfg.pam.service)
+		return error(403, "self-enrollment is off while PAM is on");
 	resp = need_body(c);
 	if (resp)
 		return resp;
@@ -556,18 +561,24 @@ static struct http_response *users(struct ctx *c)
 		return resp;
 	if (apijson_user(c->body, false, false, &in, err, sizeof(err)) < 0)
 		return error(400, "%s", err);
+	if (in.source == USER_SOURCE_PAM && !c->b->cfg.pam.service)
+		return error(409, "PAM is off (skybroker --pam SERVICE)");
 	snprintf(u.name, sizeof(u.name), "%s", in.name);
 	snprintf(u.email, sizeof(u.email), "%s", in.email ? in.email : "");
 	u.role = in.role;
+	u.source = in.source;
 	u.created = time(NULL);
-	if (auth_hash_password(in.password, u.password, sizeof(u.password)) < 0)
+	if (u.source == USER_SOURCE_PAM)
+		snprintf(u.password, sizeof(u.password), "%s", AUTH_PASSWORD_PAM);
+	else if (auth_hash_password(in.password, u.password, sizeof(u.password)) < 0)
 		return error(500, "could not hash the password");
 	r = db_user_add(c->b->db, &u);
 	if (r == -EEXIST)
 		return error(409, "the name %s is taken", u.name);
 	if (r < 0)
 		return db_error(r);
-	log_info("user %s (%s) added by %s", u.name, user_role_name(u.role), c->user.name);
+	log_info("user %s (%s, %s) added by %s", u.name, user_role_name(u.role),
+		 user_source_name(u.source), c->user.name);
 	return json(201, api_user_json(&u));
 }
 
@@ -578,7 +589,7 @@ static int count_admins(struct ctx *c, size_t *n)
 
 static struct http_response *user(struct ctx *c, const char *name)
 {
-	bool self = !strcmp(name, c->user.name);
+	bool self = !strcmp(name, c->user.name), moved;
 	char err[APIJSON_ERR_MAX];
 	struct apijson_user in;
 	struct http_response *resp;
@@ -602,9 +613,21 @@ static struct http_response *user(struct ctx *c, const char *name)
 			return resp;
 		if (apijson_user(c->body, false, true, &in, err, sizeof(err)) < 0)
 			return error(400, "%s", err);
-		/* Users may change their own password and address, not their role. */
+		/* Users may change their own password and address, not their role
+		 * nor where their password is checked. */
 		if (in.has_role && !is_admin(c))
 			return error(403, "only admins change roles");
+		if (in.has_source && !is_admin(c))
+			return error(403, "only admins change sources");
+		if (!in.has_source)
+			in.source = u.source;
+		if (in.source == USER_SOURCE_PAM && in.password)
+			return error(409, "%s's password is kept by PAM", u.name);
+		if (in.source == USER_SOURCE_PAM && u.source != USER_SOURCE_PAM &&
+		    !c->b->cfg.pam.service)
+			return error(409, "PAM is off (skybroker --pam SERVICE)");
+		if (in.source == USER_SOURCE_LOCAL && u.source == USER_SOURCE_PAM && !in.password)
+			return error(400, "password: required to make a PAM user local");
 		if (in.has_role && u.role == ROLE_ADMIN && in.role != ROLE_ADMIN) {
 			if (count_admins(c, &admins) < 0 || admins <= 1)
 				return error(409, "%s is the last admin", u.name);
@@ -616,18 +639,22 @@ static struct http_response *user(struct ctx *c, const char *name)
 		if (in.password &&
 		    auth_hash_password(in.password, u.password, sizeof(u.password)) < 0)
 			return error(500, "could not hash the password");
+		if (in.source == USER_SOURCE_PAM)
+			snprintf(u.password, sizeof(u.password), "%s", AUTH_PASSWORD_PAM);
+		moved = in.source != u.source;
+		u.source = in.source;
 		r = db_user_update(c->b->db, &u);
 		if (r < 0)
 			return db_error(r);
-		/* A new password or role ends the user's other sessions. */
-		if (in.password || in.has_role) {
+		/* A new password, role or source ends the user's other sessions. */
+		if (in.password || in.has_role || moved) {
 			db_session_delete_user(c->b->db, u.name);
 			if (self)
 				db_session_add(c->b->db, &c->sess);
 		}
-		log_info("user %s changed by %s%s%s%s", u.name, c->user.name,
+		log_info("user %s changed by %s%s%s%s%s", u.name, c->user.name,
 			 in.has_role ? " (role)" : "", in.password ? " (password)" : "",
-			 in.email ? " (email)" : "");
+			 in.email ? " (email)" : "", moved ? " (source)" : "");
 		return json(200, api_user_json(&u));
 	}
 	if (!strcmp(c->req->method, "DELETE")) {

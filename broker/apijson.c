@@ -322,11 +322,13 @@ int apijson_login(struct json_object *o, struct apijson_login *out, char *err, s
 int apijson_user(struct json_object *o, bool enroll, bool patch, struct apijson_user *out,
 		 char *err, size_t errsz)
 {
+	/* password: required unless source is "pam" (checked below). */
 	static const struct field fnew[] = {
 		{ "name", F_STRING, true },
-		{ "password", F_STRING, true },
+		{ "password", F_STRING, false },
 		{ "role", F_STRING, true },
 		{ "email", F_STRING, false },
+		{ "source", F_STRING, false },
 	};
 	static const struct field fenroll[] = {
 		{ "name", F_STRING, true },
@@ -337,8 +339,9 @@ int apijson_user(struct json_object *o, bool enroll, bool patch, struct apijson_
 		{ "role", F_STRING, false },
 		{ "password", F_STRING, false },
 		{ "email", F_STRING, false },
+		{ "source", F_STRING, false },
 	};
-	const char *role;
+	const char *role, *source;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -364,6 +367,17 @@ int apijson_user(struct json_object *o, bool enroll, bool patch, struct apijson_
 			return fail(err, errsz, "role: user, delegated_admin or admin");
 		out->has_role = true;
 	}
+	source = get_str(o, "source");
+	if (source) {
+		if (user_source_parse(source, &out->source) < 0)
+			return fail(err, errsz, "source: local or pam");
+		out->has_source = true;
+	}
+	/* PAM keeps PAM users' passwords: the broker takes none for them. */
+	if (out->source == USER_SOURCE_PAM && out->password)
+		return fail(err, errsz, "password: PAM users have none here");
+	if (!patch && !enroll && out->source == USER_SOURCE_LOCAL && !out->password)
+		return fail(err, errsz, "password: required");
 	return 0;
 }
 

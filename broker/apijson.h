@@ -46,12 +46,14 @@ struct apijson_login {
 };
 int apijson_login(struct json_object *o, struct apijson_login *out, char *err, size_t errsz);
 
-/* POST /users (role required unless enroll), /enroll; PATCH /users/{name}
- * (patch: every field optional, name refused). */
+/* POST /users (role required; password too unless source is "pam"),
+ * /enroll (no role, no source); PATCH /users/{name} (every field
+ * optional, name refused).  A password with source "pam" is refused. */
 struct apijson_user {
 	const char *name, *password, *email; /* NULL: not given */
-	bool has_role;
+	bool has_role, has_source;
 	enum user_role role;
+	enum user_source source; /* local unless has_source */
 };
 int apijson_user(struct json_object *o, bool enroll, bool patch, struct apijson_user *out,
 		 char *err, size_t errsz);

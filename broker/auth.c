@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 /*
  * Passwords, logins and sessions of the broker (auth.h).  scrypt is
- * OpenSSL 3's EVP_KDF "SCRYPT" (RFC 7914); tokens come from RAND_bytes.
+ * OpenSSL 3's EVP_KDF "SCRYPT" (RFC 7914); tokens come from RAND_bytes;
+ * PAM users' passwords go to authpam.c.
  */
 #include <errno.h>
 #include <openssl/core_names.h>
@@ -16,8 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apijson.h"
 #include "auth.h"
+#include "authpam.h"
+#include "log.h"
 #include "util.h"
+
+LOG_SCOPE("broker.auth");
 
 #define SALT_LEN 16
 #define KEY_LEN 32
@@ -424,8 +430,65 @@ void auth_limiter_clear(struct auth_limiter *l, const char *key)
 	pthread_mutex_unlock(&l->lock);
 }
 
-int auth_login(struct db *db, struct auth_limiter *l, const char *name, const char *password,
-	       const char *peer, int64_t now, struct db_user *u, unsigned *retry_after)
+/* A PAM user new to the database: role user, no local hash.  Two first
+ * logins at once both get here: the second finds the first's row. */
+static int add_pam_user(struct db *db, const char *name, int64_t now, struct db_user *u)
+{
+	int r;
+
+	*u = (struct db_user){ .role = ROLE_USER, .created = now, .source = USER_SOURCE_PAM };
+	snprintf(u->name, sizeof(u->name), "%s", name);
+	snprintf(u->password, sizeof(u->password), "%s", AUTH_PASSWORD_PAM);
+	r = db_user_add(db, u);
+	if (r == -EEXIST) {
+		r = db_user_get(db, name, u);
+		if (r == 0 && u->source != USER_SOURCE_PAM)
+			r = -EEXIST; /* made local meanwhile: not PAM's to let in */
+		return r;
+	}
+	if (r == 0)
+		log_info("added user %s (role user, source pam) at its first PAM login", name);
+	return r;
+}
+
+/* Who checks the password (auth.h): 0, or -EACCES. */
+static int check(struct db *db, const struct auth_pam *pam, const char *name,
+		 const char *password, const char *peer, int64_t now, struct db_user *u)
+{
+	bool pam_on = pam && pam->service;
+	size_t plen;
+	int r;
+
+	if (!name || strnlen(name, DB_NAME_MAX + 1) > DB_NAME_MAX) {
+		verify_dummy(password);
+		return -EACCES;
+	}
+	r = db_user_get(db, name, u);
+	if (r == 0 && u->source == USER_SOURCE_LOCAL)
+		return auth_verify_password(password, u->password) == 0 ? 0 : -EACCES;
+	if (r == 0 && !pam_on)
+		log_warn("%s is a PAM user, but PAM is off (skybroker --pam SERVICE)", name);
+	/* PAM's turn: a pam user, or (pam on) a name the database does not
+	 * know.  At least a local login's cost: no name answers sooner than a
+	 * local one (PAM's own time comes on top). */
+	verify_dummy(password);
+	if (!pam_on || (r < 0 && (r != -ENOENT || !apijson_name_valid(name))))
+		return -EACCES;
+	plen = password ? strnlen(password, AUTH_PASSWORD_MAX + 1) : 0;
+	if (plen == 0 || plen > AUTH_PASSWORD_MAX)
+		return -EACCES;
+	if (authpam_check(pam, name, password, peer) < 0)
+		return -EACCES;
+	if (r == -ENOENT && add_pam_user(db, name, now, u) < 0) {
+		log_warn("PAM accepted %s, but the user could not be added", name);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int auth_login(struct db *db, struct auth_limiter *l, const struct auth_pam *pam,
+	       const char *name, const char *password, const char *peer, int64_t now,
+	       struct db_user *u, unsigned *retry_after)
 {
 	char ukey[LIMITER_KEY_MAX + 1], akey[LIMITER_KEY_MAX + 1];
 	unsigned ra = 0, rb = 0;
@@ -438,13 +501,7 @@ int auth_login(struct db *db, struct auth_limiter *l, const char *name, const ch
 		*retry_after = MAX(ra, rb);
 		return -EAGAIN;
 	}
-	if (!name || strnlen(name, DB_NAME_MAX + 1) > DB_NAME_MAX ||
-	    db_user_get(db, name, u) < 0) {
-		verify_dummy(password);
-		r = -EACCES;
-	} else {
-		r = auth_verify_password(password, u->password) == 0 ? 0 : -EACCES;
-	}
+	r = check(db, pam, name, password, peer, now, u);
 	if (r < 0) {
 		auth_limiter_fail(l, ukey, now);
 		auth_limiter_fail(l, akey, now);

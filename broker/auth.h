@@ -47,6 +47,17 @@ int auth_verify_password(const char *password, const char *stored);
  * UTF-8 without control characters. */
 bool auth_password_acceptable(const char *password);
 
+/* The password column of PAM users: never a valid hash, so it can never
+ * verify locally (not even with --pam off). */
+#define AUTH_PASSWORD_PAM "!pam"
+
+/* PAM (authpam.h) for logins of users whose source is pam; service NULL
+ * (or no struct) = off. */
+struct auth_pam {
+	const char *service; /* SERVICE of /etc/pam.d/SERVICE */
+	const char *confdir; /* NULL: the system's; else pam_start_confdir()'s */
+};
+
 /* Login rate limiting (in memory, bounded). */
 struct auth_limiter;
 int auth_limiter_new(struct auth_limiter **ret);
@@ -61,10 +72,19 @@ void auth_limiter_clear(struct auth_limiter *l, const char *key);
 /*
  * Check name and password, rate limited per user and per peer address:
  * 0 and *u filled, -EACCES (wrong name or password: the same work either
- * way), -EAGAIN (*retry_after set).
+ * way), -EAGAIN (*retry_after set).  Every login (the REST API's and the
+ * RDP front door's) comes here.  Who checks the password (docs/broker.md
+ * "PAM"):
+ *   - a user whose source is local: its scrypt hash, as without PAM;
+ *   - a user whose source is pam: PAM (-EACCES while pam is off);
+ *   - a valid name not in the database, pam on: PAM, and when PAM says yes
+ *     the user is added (role user, source pam, AUTH_PASSWORD_PAM).
+ * PAM attempts cost at least the scrypt work of a local one; the same
+ * counters limit them.  An empty or over-long password never reaches PAM.
  */
-int auth_login(struct db *db, struct auth_limiter *l, const char *name, const char *password,
-	       const char *peer, int64_t now, struct db_user *u, unsigned *retry_after);
+int auth_login(struct db *db, struct auth_limiter *l, const struct auth_pam *pam,
+	       const char *name, const char *password, const char *peer, int64_t now,
+	       struct db_user *u, unsigned *retry_after);
 
 /* A new session for user: token (what the client keeps) and csrf. */
 int auth_session_new(struct db *db, const char *user, int64_t now,

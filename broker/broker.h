@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "db.h"
 #include "http.h"
 
@@ -32,6 +33,7 @@ struct json_object;
 
 struct broker_config {
 	bool enroll;                    /* self-enrollment (POST /api/v1/enroll) */
+	struct auth_pam pam;            /* logins of PAM users (service NULL: off) */
 	unsigned heartbeat_interval_s;  /* hosts are told this; 3 missed = not responding */
 	const char *rdp_public;         /* the front door's "HOST:PORT" for .rdp files */
 	/* The .rdp file for a desktop (frontdoor_rdp_file()); NULL = 404. */

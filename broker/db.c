@@ -34,6 +34,7 @@ struct db {
 /* --- enums as text ------------------------------------------------------- */
 
 static const char *const role_names[] = { "user", "delegated_admin", "admin" };
+static const char *const source_names[] = { "local", "pam" };
 static const char *const kind_names[] = { "personal", "pooled" };
 static const char *const job_kind_names[JOB_KIND_MAX] = {
 	"provision", "start", "stop", "restart", "delete", "expire",
@@ -58,6 +59,20 @@ const char *user_role_name(enum user_role r)
 int user_role_parse(const char *s, enum user_role *ret)
 {
 	int r = parse_name(role_names, ARRAY_SIZE(role_names), s);
+
+	if (r >= 0)
+		*ret = r;
+	return r < 0 ? r : 0;
+}
+
+const char *user_source_name(enum user_source s)
+{
+	return (unsigned)s < ARRAY_SIZE(source_names) ? source_names[s] : NULL;
+}
+
+int user_source_parse(const char *s, enum user_source *ret)
+{
+	int r = parse_name(source_names, ARRAY_SIZE(source_names), s);
 
 	if (r >= 0)
 		*ret = r;
@@ -182,6 +197,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	" finished BIGINT);"
 	"CREATE INDEX jobs_desktop ON jobs(desktop);"
 	"CREATE INDEX jobs_user ON jobs(user_name);",
+	/* 2: where each user's password is checked (skybroker --pam). */
+	"ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';",
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -486,18 +503,21 @@ int db_schema_version(struct db *db)
 
 /* --- users ------------------------------------------------------------------- */
 
-#define USER_COLS "name, role, email, password, created"
+#define USER_COLS "name, role, email, password, created, source"
 
 static int read_user(sqlite3_stmt *st, struct db_user *u)
 {
-	char role[32];
+	char role[32], source[16];
 
 	col_text(st, 0, u->name, sizeof(u->name));
 	col_text(st, 1, role, sizeof(role));
 	col_text(st, 2, u->email, sizeof(u->email));
 	col_text(st, 3, u->password, sizeof(u->password));
 	u->created = col_i(st, 4);
-	return user_role_parse(role, &u->role) < 0 ? -EBADMSG : 0;
+	col_text(st, 5, source, sizeof(source));
+	if (user_role_parse(role, &u->role) < 0 || user_source_parse(source, &u->source) < 0)
+		return -EBADMSG;
+	return 0;
 }
 
 int db_user_add(struct db *db, const struct db_user *u)
@@ -505,8 +525,9 @@ int db_user_add(struct db *db, const struct db_user *u)
 	int r;
 
 	lock(db);
-	r = exec(db, "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?)", "ssssi",
-		 u->name, user_role_name(u->role), u->email, u->password, u->created);
+	r = exec(db, "INSERT INTO users (" USER_COLS ") VALUES (?, ?, ?, ?, ?, ?)", "ssssis",
+		 u->name, user_role_name(u->role), u->email, u->password, u->created,
+		 user_source_name(u->source));
 	unlock(db);
 	return r < 0 ? r : 0;
 }
@@ -533,8 +554,9 @@ int db_user_update(struct db *db, const struct db_user *u)
 	int r;
 
 	lock(db);
-	r = exec(db, "UPDATE users SET role = ?, email = ?, password = ? WHERE name = ?", "ssss",
-		 user_role_name(u->role), u->email, u->password, u->name);
+	r = exec(db, "UPDATE users SET role = ?, email = ?, password = ?, source = ?"
+		 " WHERE name = ?", "sssss", user_role_name(u->role), u->email, u->password,
+		 user_source_name(u->source), u->name);
 	unlock(db);
 	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }

@@ -22,7 +22,7 @@
 
 #include "desktop.h"
 
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 #define DB_NAME_MAX 64
 #define DB_DESC_MAX 1024
@@ -39,6 +39,13 @@ enum user_role {
 	ROLE_USER,
 	ROLE_DELEGATED_ADMIN,
 	ROLE_ADMIN,
+};
+
+/* Where a user's password is checked: the database's scrypt hash, or PAM
+ * (auth.h; docs/broker.md "PAM"). */
+enum user_source {
+	USER_SOURCE_LOCAL,
+	USER_SOURCE_PAM,
 };
 
 enum pool_kind {
@@ -65,6 +72,8 @@ enum job_state {
 
 const char *user_role_name(enum user_role r);
 int user_role_parse(const char *s, enum user_role *ret);
+const char *user_source_name(enum user_source s);
+int user_source_parse(const char *s, enum user_source *ret);
 const char *pool_kind_name(enum pool_kind k);
 int pool_kind_parse(const char *s, enum pool_kind *ret);
 const char *job_kind_name(enum job_kind k);
@@ -76,8 +85,10 @@ struct db_user {
 	char name[DB_NAME_MAX + 1];
 	enum user_role role;
 	char email[DB_EMAIL_MAX + 1];
-	char password[DB_HASH_MAX + 1]; /* auth.c's "scrypt$..." string */
+	/* auth.c's "scrypt$..." string; AUTH_PASSWORD_PAM for PAM users */
+	char password[DB_HASH_MAX + 1];
 	int64_t created;
+	enum user_source source;
 };
 
 struct db_session {
@@ -157,7 +168,7 @@ int db_schema_version(struct db *db);
 /* Users */
 int db_user_add(struct db *db, const struct db_user *u);
 int db_user_get(struct db *db, const char *name, struct db_user *u);
-/* Writes role, email and password of u->name. */
+/* Writes role, email, password and source of u->name. */
 int db_user_update(struct db *db, const struct db_user *u);
 /* -EBUSY while the user owns desktops. */
 int db_user_delete(struct db *db, const char *name);

@@ -31,7 +31,9 @@ static int authenticate(void *data, const char *peer, const char *user, const ch
 	unsigned retry = 0;
 	int r;
 
-	r = auth_login(b->db, b->limiter, user, password, peer, time(NULL), &u, &retry);
+	/* The same function and counters as the REST API's login. */
+	r = auth_login(b->db, b->limiter, &b->cfg.pam, user, password, peer, time(NULL), &u,
+		       &retry);
 	if (r == -EAGAIN)
 		log_warn("RDP logon of %s from %s refused: too many failures (%u s)", shown, peer,
 			 retry);

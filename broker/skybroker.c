@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authpam.h"
 #include "broker.h"
 #include "embedded.h"
 #include "frontdoor.h"
@@ -54,7 +55,13 @@ static void usage(FILE *f)
 		"  --ca PEM --cert PEM --key PEM  the cluster CA, the broker's certificate\n"
 		"                        (CN \"broker\") and key (default STATE/pki/ca.crt,\n"
 		"                        broker.crt, broker.key)\n"
-		"  --enroll              let people enroll themselves (role user)\n"
+		"  --enroll              let people enroll themselves (role user; not with\n"
+		"                        --pam)\n"
+		"  --pam SERVICE         check passwords of PAM users with PAM service\n"
+		"                        SERVICE (/etc/pam.d/SERVICE); a name PAM accepts\n"
+		"                        that the broker does not know becomes a user (role\n"
+		"                        user, source pam); local users keep their passwords\n"
+		"  --pam-confdir DIR     read SERVICE from DIR instead of /etc/pam.d (tests)\n"
 		"  --heartbeat-interval S  hosts report every S seconds (default 10, embedded\n"
 		"                        2); a host silent for 3 intervals is not responding\n"
 		"  --admin NAME          create admin NAME with the password in\n"
@@ -79,7 +86,7 @@ static void usage(FILE *f)
 enum {
 	OPT_STATE = 0x100, OPT_LISTEN, OPT_CLUSTER, OPT_RDP, OPT_RDP_PUBLIC, OPT_CA, OPT_CERT,
 	OPT_KEY, OPT_ENROLL, OPT_HEARTBEAT, OPT_ADMIN, OPT_EMBEDDED, OPT_HOST_LISTEN, OPT_GUEST,
-	OPT_SKYHOSTD, OPT_SKYVM, OPT_SKYRDP,
+	OPT_SKYHOSTD, OPT_SKYVM, OPT_SKYRDP, OPT_PAM, OPT_PAM_CONFDIR,
 };
 
 static const struct option options[] = {
@@ -100,6 +107,8 @@ static const struct option options[] = {
 	{ "skyhostd", required_argument, NULL, OPT_SKYHOSTD },
 	{ "skyvm", required_argument, NULL, OPT_SKYVM },
 	{ "skyrdp", required_argument, NULL, OPT_SKYRDP },
+	{ "pam", required_argument, NULL, OPT_PAM },
+	{ "pam-confdir", required_argument, NULL, OPT_PAM_CONFDIR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -108,6 +117,7 @@ struct opts {
 	const char *state_dir, *listen, *cluster_listen, *rdp_listen, *rdp_public;
 	const char *ca, *cert, *key, *admin, *host_listen;
 	const char *guest, *skyhostd, *skyvm, *skyrdp;
+	const char *pam, *pam_confdir;
 	bool enroll, embedded;
 	unsigned heartbeat_s; /* 0 = not given */
 };
@@ -166,6 +176,54 @@ static const char *build_dir(void)
 	return dirname(dirname(buf));
 }
 
+/* A service is a file name in /etc/pam.d: no slashes, no dot first. */
+static bool pam_service_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= 64 && s[0] != '.' && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		"abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+static int check_pam(const struct opts *o)
+{
+	struct stat st;
+
+	if (o->pam_confdir && !o->pam) {
+		fprintf(stderr, "skybroker: --pam-confdir needs --pam SERVICE\n");
+		return -EINVAL;
+	}
+	if (!o->pam)
+		return 0;
+	if (!authpam_built()) {
+		fprintf(stderr, "skybroker: --pam: this skybroker is built without PAM "
+			"(rebuild with libpam0g-dev installed)\n");
+		return -EOPNOTSUPP;
+	}
+	if (!pam_service_valid(o->pam)) {
+		fprintf(stderr, "skybroker: --pam %s: a service name is 1-64 of A-Z a-z 0-9 . _ -, "
+			"not starting with .\n", o->pam);
+		return -EINVAL;
+	}
+	/* Enrolling would let anyone take a name before its PAM account's
+	 * owner first logs in. */
+	if (o->enroll) {
+		fprintf(stderr, "skybroker: --enroll and --pam do not go together: a name "
+			"enrolled here would take the PAM account of that name\n");
+		return -EINVAL;
+	}
+	if (o->pam_confdir && !authpam_confdir_built()) {
+		fprintf(stderr, "skybroker: --pam-confdir: this libpam has no "
+			"pam_start_confdir() (Linux-PAM 1.4 or later has)\n");
+		return -EOPNOTSUPP;
+	}
+	if (o->pam_confdir && (stat(o->pam_confdir, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		fprintf(stderr, "skybroker: --pam-confdir %s: not a directory\n", o->pam_confdir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	uint64_t v;
@@ -195,6 +253,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SKYHOSTD: o->skyhostd = optarg; break;
 		case OPT_SKYVM: o->skyvm = optarg; break;
 		case OPT_SKYRDP: o->skyrdp = optarg; break;
+		case OPT_PAM: o->pam = optarg; break;
+		case OPT_PAM_CONFDIR: o->pam_confdir = optarg; break;
 		case OPT_HEARTBEAT:
 			if (parse_uint(optarg, 1, 3600, &v) < 0) {
 				fprintf(stderr, "skybroker: --heartbeat-interval %s: expected "
@@ -215,6 +275,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "skybroker: unexpected argument %s\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (check_pam(o) < 0)
+		return -EINVAL;
 	if (!o->state_dir)
 		o->state_dir = default_state_dir(o->embedded);
 	if (!o->ca)
@@ -233,7 +295,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->embedded) {
 		const char *bd = build_dir();
 
-		o->enroll = true;
+		/* Not with PAM: see check_pam(). */
+		o->enroll = !o->pam;
 		if (!o->guest)
 			o->guest = dup_printf("%s/tests/guest/skylight-test-guest.elf", bd);
 		if (!o->skyhostd)
@@ -299,7 +362,8 @@ static void print_embedded(const struct opts *o, struct embedded *e, const char 
 	const char *admin = e->admin_pw[0] ? e->admin_pw : "(unchanged)";
 
 	printf("\nSkylight runs on this machine (state in %s).\n\n", o->state_dir);
-	printf("  Web:   %s  (enroll there, or log in)\n", url);
+	printf("  Web:   %s  (%s)\n", url, o->enroll ? "enroll there, or log in" :
+	       "log in with these, or a PAM account");
 	printf("         login: %s password: %s\n", EMBEDDED_USER, demo);
 	printf("         login: %s password: %s\n", EMBEDDED_ADMIN, admin);
 	if (rdp) {
@@ -332,6 +396,10 @@ int main(int argc, char **argv)
 	log_set_ident("skybroker");
 	if (parse_args(argc, argv, &o) < 0)
 		return EX_USAGE;
+	/* A PAM service that does not load fails every PAM login: say so now. */
+	if (o.pam && authpam_probe(&(struct auth_pam){ .service = o.pam,
+						      .confdir = o.pam_confdir }) < 0)
+		return EX_CONFIG;
 
 	/* Before any thread exists, so that all of them inherit it. */
 	sigemptyset(&sigs);
@@ -387,6 +455,7 @@ int main(int argc, char **argv)
 
 	struct broker_config cfg = {
 		.enroll = o.enroll,
+		.pam = { .service = o.pam, .confdir = o.pam_confdir },
 		.heartbeat_interval_s = o.heartbeat_s,
 		.rdp_file = frontdoor_rdp_file,
 		.rdp_public = o.rdp_listen ? o.rdp_public : NULL,
@@ -427,6 +496,9 @@ int main(int argc, char **argv)
 	}
 	log_info("web and REST API on %s, cluster API on %s, RDP front door on %s", url,
 		 cluster_url, rdp ? rdp : "(none)");
+	if (o.pam)
+		log_info("PAM users' passwords go to PAM service %s%s%s", o.pam,
+			 o.pam_confdir ? " in " : "", o.pam_confdir ? o.pam_confdir : "");
 
 	if (o.embedded) {
 		snprintf(e.broker_url, sizeof(e.broker_url), "%s", cluster_url);
@@ -445,7 +517,9 @@ int main(int argc, char **argv)
 			log_info("%s: stopping", strsignal(sig));
 			break;
 		}
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		/* Only our own child: PAM modules fork helpers (pam_exec,
+		 * unix_chkpwd) and wait for them themselves. */
+		while (e.child > 0 && (pid = waitpid(e.child, &status, WNOHANG)) > 0)
 			embedded_reaped(&e, pid, status);
 		if (o.embedded)
 			embedded_tick(&e, b, time(NULL));

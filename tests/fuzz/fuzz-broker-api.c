@@ -56,7 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_name(user.name);
 		if (user.password && strlen(user.password) > 256)
 			abort();
-		if (i < 2 && (!user.name || !user.password))
+		/* PAM users (source "pam", POST /users only) have no password. */
+		if (i < 2 && (!user.name || (!user.password && user.source != USER_SOURCE_PAM)))
+			abort();
+		if (user.source == USER_SOURCE_PAM && user.password)
+			abort();
+		if (i == 1 && user.has_source)
 			abort();
 	}
 	for (i = 0; i < 2; i++) {

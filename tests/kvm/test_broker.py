@@ -71,7 +71,9 @@ def children(ppid, comm):
 
 
 class Broker:
-    def __init__(self, tmp, state, run):
+    """skybroker --embedded on free ports; extra: more options (test_broker_pam.py)."""
+
+    def __init__(self, tmp, state, run, extra=()):
         self.tmp, self.state = tmp, state
         self.web, self.cluster = free_port(), free_port()
         self.rdp, self.host_api = free_port(), free_port(HOST_ADDR)
@@ -85,7 +87,7 @@ class Broker:
              "--host-listen", f"{HOST_ADDR}:{self.host_api}",
              "--heartbeat-interval", "1",
              "--skyhostd", SKYHOSTD, "--skyvm", skytest.SKYVM, "--skyrdp", SKYRDP,
-             "--guest", skytest.GUEST],
+             "--guest", skytest.GUEST] + list(extra),
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT,
             env=dict(os.environ, SKYLIGHT_SCRYPT_N="1024", SKYLIGHT_LOG="info"))
         m = wait_for("the READY line", lambda: self.line(r"^READY (.*)$"), 60)

@@ -130,15 +130,16 @@ static void test_login(void **state)
 	struct db_user u;
 	unsigned ra = 0;
 
-	assert_int_equal(auth_login(f->db, f->l, "alice", "correct horse", "10.0.0.1", 1000, &u,
-				    &ra), 0);
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "correct horse", "10.0.0.1", 1000,
+				    &u, &ra), 0);
 	assert_string_equal(u.name, "alice");
-	assert_int_equal(auth_login(f->db, f->l, "alice", "wrong", "10.0.0.1", 1000, &u, &ra),
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "wrong", "10.0.0.1", 1000, &u, &ra),
 			 -EACCES);
 	/* Unknown users: the same answer. */
-	assert_int_equal(auth_login(f->db, f->l, "mallory", "x", "10.0.0.1", 1000, &u, &ra),
+	assert_int_equal(auth_login(f->db, f->l, NULL, "mallory", "x", "10.0.0.1", 1000, &u, &ra),
 			 -EACCES);
-	assert_int_equal(auth_login(f->db, f->l, NULL, NULL, "10.0.0.1", 1000, &u, &ra), -EACCES);
+	assert_int_equal(auth_login(f->db, f->l, NULL, NULL, NULL, "10.0.0.1", 1000, &u, &ra),
+			 -EACCES);
 }
 
 static void test_rate_limit(void **state)
@@ -153,15 +154,15 @@ static void test_rate_limit(void **state)
 		char peer[32];
 
 		snprintf(peer, sizeof(peer), "10.0.1.%d", i);
-		assert_int_equal(auth_login(f->db, f->l, "alice", "bad", peer, 1000 + i, &u, &ra),
-				 -EACCES);
+		assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "bad", peer, 1000 + i, &u,
+					    &ra), -EACCES);
 	}
 	/* ...and even the right password is refused for a while. */
-	assert_int_equal(auth_login(f->db, f->l, "alice", "correct horse", "10.9.9.9", 1010, &u,
-				    &ra), -EAGAIN);
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "correct horse", "10.9.9.9", 1010,
+				    &u, &ra), -EAGAIN);
 	assert_int_equal(ra, 1000 + AUTH_FAIL_WINDOW_S - 1010);
 	/* Once the oldest failure ages out, it works (and clears the user). */
-	assert_int_equal(auth_login(f->db, f->l, "alice", "correct horse", "10.9.9.9",
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "correct horse", "10.9.9.9",
 				    1000 + AUTH_FAIL_WINDOW_S, &u, &ra), 0);
 
 	/* Per address: failures on many names from one address. */
@@ -169,15 +170,15 @@ static void test_rate_limit(void **state)
 		char name[32];
 
 		snprintf(name, sizeof(name), "nobody%d", i);
-		assert_int_equal(auth_login(f->db, f->l, name, "bad", "10.0.2.1", 2000, &u, &ra),
-				 -EACCES);
+		assert_int_equal(auth_login(f->db, f->l, NULL, name, "bad", "10.0.2.1", 2000, &u,
+					    &ra), -EACCES);
 	}
-	assert_int_equal(auth_login(f->db, f->l, "alice", "correct horse", "10.0.2.1", 2001, &u,
-				    &ra), -EAGAIN);
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "correct horse", "10.0.2.1", 2001,
+				    &u, &ra), -EAGAIN);
 	assert_true(ra > 0 && ra <= AUTH_FAIL_WINDOW_S);
 	/* Another address is not affected. */
-	assert_int_equal(auth_login(f->db, f->l, "alice", "correct horse", "10.0.2.2", 2001, &u,
-				    &ra), 0);
+	assert_int_equal(auth_login(f->db, f->l, NULL, "alice", "correct horse", "10.0.2.2", 2001,
+				    &u, &ra), 0);
 }
 
 static void test_limiter_eviction(void **state)

@@ -111,6 +111,62 @@ static void test_fresh_and_reopen(void **state)
 	assert_int_equal(u.role, ROLE_ADMIN);
 }
 
+/* Version 1 had no users.source: opening one adds it, every user local. */
+static void test_migrate_source(void **state)
+{
+	struct fixture *f = *state;
+	struct db_user u = { .role = ROLE_USER, .created = 2000, .source = USER_SOURCE_PAM };
+	struct db_user *list = NULL;
+	size_t n = 0;
+	sqlite3 *raw;
+
+	db_close(f->db);
+	f->db = NULL;
+	rm_db(f);
+	assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+		"CREATE TABLE schema_version (version INTEGER NOT NULL);"
+		"INSERT INTO schema_version VALUES (1);"
+		"CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL,"
+		" email TEXT NOT NULL, password TEXT NOT NULL, created BIGINT NOT NULL);"
+		"INSERT INTO users VALUES ('old', 'admin', '', 'scrypt$x', 1000);",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(db_open(f->path, NULL, &f->db), 0);
+	assert_int_equal(db_schema_version(f->db), DB_SCHEMA_VERSION);
+	/* (u.source is pam until read back.) */
+	assert_int_equal(db_user_get(f->db, "old", &u), 0);
+	assert_int_equal(u.source, USER_SOURCE_LOCAL);
+	assert_string_equal(u.password, "scrypt$x");
+
+	/* The source goes in and out, and changes. */
+	u = (struct db_user){ .role = ROLE_USER, .created = 2000, .source = USER_SOURCE_PAM };
+	snprintf(u.name, sizeof(u.name), "penny");
+	snprintf(u.password, sizeof(u.password), "!pam");
+	assert_int_equal(db_user_add(f->db, &u), 0);
+	memset(&u, 0, sizeof(u));
+	assert_int_equal(db_user_get(f->db, "penny", &u), 0);
+	assert_int_equal(u.source, USER_SOURCE_PAM);
+	assert_int_equal(db_user_list(f->db, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].name, "penny");
+	assert_int_equal(list[1].source, USER_SOURCE_PAM);
+	assert_int_equal(list[0].source, USER_SOURCE_LOCAL);
+	free(list);
+	u.source = USER_SOURCE_LOCAL;
+	snprintf(u.password, sizeof(u.password), "scrypt$y");
+	assert_int_equal(db_user_update(f->db, &u), 0);
+	assert_int_equal(db_user_get(f->db, "penny", &u), 0);
+	assert_int_equal(u.source, USER_SOURCE_LOCAL);
+	assert_string_equal(u.password, "scrypt$y");
+	/* Names of sources, both ways. */
+	assert_string_equal(user_source_name(USER_SOURCE_PAM), "pam");
+	assert_null(user_source_name((enum user_source)7));
+	assert_int_equal(user_source_parse("local", &u.source), 0);
+	assert_int_equal(u.source, USER_SOURCE_LOCAL);
+	assert_int_equal(user_source_parse("ldap", &u.source), -EINVAL);
+}
+
 static void test_newer_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -403,6 +459,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verbatim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_desktops, setup, teardown),
