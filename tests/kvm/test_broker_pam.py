@@ -25,6 +25,22 @@ import skytest  # noqa: E402
 import test_broker as tb  # noqa: E402
 
 RDPBENCH = os.environ.get("RDPBENCH", "")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def lsan_env(env, supp):
+    """env with a LeakSanitizer suppression file (sanitizer builds only
+    read it); whole stacks so the suppressed frames are recognised."""
+    env = dict(env)
+    env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"),
+                                                  f"suppressions={os.path.join(HERE, supp)}"]))
+    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                  "fast_unwind_on_malloc=0"]))
+    return env
+
+
+# skybroker (and everything it starts) inherits this.
+os.environ.update(lsan_env(os.environ, "lsan-external.supp"))
 PAM_PASSWORD = "pam secret 1"
 CAROL_PASSWORD = "carols pam pw"
 
@@ -146,7 +162,8 @@ class PamTest(unittest.TestCase):
                                 f"/v:127.0.0.1:{b.rdp}", "/u:pamuser", f"/p:{PAM_PASSWORD}",
                                 "/cert:ignore", "/sec:tls", "/size:1024x768",
                                 "/log-level:ERROR"],
-                               capture_output=True, text=True, timeout=120)
+                               capture_output=True, text=True, timeout=120,
+                               env=lsan_env(os.environ, "lsan-rdpbench.supp"))
             self.assertEqual(p.returncode, 0, p.stderr[-2000:])
             self.assertIn("first_frame_ms", p.stdout)
             self.assertRegex(b.log(), r"RDP: pamuser goes to desktop pam-desktop on host1")
