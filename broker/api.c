@@ -166,7 +166,8 @@ static struct json_object *desktop_json(struct broker *b, const struct db_deskto
 	json_object_object_add(o, "name", json_object_new_string(d->name));
 	json_object_object_add(o, "description", json_object_new_string(d->description));
 	json_object_object_add(o, "pool", json_object_new_string(d->pool));
-	json_object_object_add(o, "owner", json_object_new_string(d->owner));
+	/* null: an unassigned spare of a pooled pool */
+	json_object_object_add(o, "owner", str_or_null(d->owner));
 	arr = json_object_new_array();
 	if (db_desktop_admins(b->db, d->name, admins, DB_ADMINS_MAX, &n) < 0)
 		n = 0;
@@ -798,8 +799,9 @@ static struct http_response *desktops(struct ctx *c)
 	if (!o)
 		return error(500, "out of memory");
 	json_object_object_add(o, "desktop", api_desktop_json(c->b, &d));
-	json_object_object_add(o, "job", api_job_json(&job));
-	return json(202, o);
+	/* A pooled desktop handed out as it is: nothing queued. */
+	json_object_object_add(o, "job", job.id ? api_job_json(&job) : NULL);
+	return json(job.id ? 202 : 200, o);
 }
 
 static struct http_response *desktop_action(struct ctx *c, const struct db_desktop *d,
@@ -880,8 +882,21 @@ static struct http_response *desktop(struct ctx *c, const char *name, const char
 	}
 	if (!strcmp(m, "GET"))
 		return json(200, api_desktop_json(c->b, &d));
-	if (!strcmp(m, "DELETE"))
-		return desktop_action(c, &d, JOB_DELETE);
+	if (!strcmp(m, "DELETE")) {
+		struct db_pool pool;
+		struct db_job job;
+
+		/* Users give pooled desktops back; only admins destroy them. */
+		if (is_admin(c) || db_pool_get(c->b->db, d.pool, &pool) < 0 ||
+		    pool.kind != POOL_POOLED || !d.owner[0])
+			return desktop_action(c, &d, JOB_DELETE);
+		r = broker_desktop_release(c->b, c->user.name, d.name, &job, err, sizeof(err));
+		if (r < 0)
+			return error(status_of(r), "%s", err);
+		if (!job.id)
+			return no_store(http_response_new(204, NULL, NULL, 0));
+		return json(202, api_job_json(&job));
+	}
 	if (!strcmp(m, "PATCH")) {
 		resp = need_body(c);
 		if (resp)

@@ -449,7 +449,8 @@ int apijson_desktop(struct json_object *o, struct apijson_desktop *out, char *er
 {
 	static const struct field f[] = {
 		{ "pool", F_STRING, true },
-		{ "name", F_STRING, true },
+		/* required in personal pools (broker.c): pooled ones name their own */
+		{ "name", F_STRING, false },
 		{ "description", F_STRING, false },
 		{ "memory_mb", F_INT, false },
 		{ "cpus", F_INT, false },

@@ -22,6 +22,13 @@ LOG_SCOPE("broker.core");
 /* Non-admins may ask for at least this much memory per desktop (and at most
  * their pool's). */
 #define DESKTOP_MEMORY_MIN_MB 64
+/* Generated names of pooled desktops go up to POOL-<this>. */
+#define POOLED_NAMES_MAX 10000
+
+static int add_desktop(struct broker *b, const struct db_user *user, const struct db_pool *p,
+		       const char *owner, const struct broker_desktop_request *req,
+		       const char *name, struct db_desktop *d, struct db_job *job, char *err,
+		       size_t errsz);
 
 static int recover(struct broker *b)
 {
@@ -198,11 +205,8 @@ int broker_desktop_request(struct broker *b, const struct db_user *user,
 			   struct db_job *job, char *err, size_t errsz)
 {
 	bool admin = user->role == ROLE_ADMIN;
-	struct db_user owner, a;
+	struct db_user owner;
 	struct db_pool pool;
-	char host[DB_NAME_MAX + 1];
-	int64_t now = time(NULL);
-	size_t i;
 	int r;
 
 	r = db_pool_get(b->db, req->pool, &pool);
@@ -218,13 +222,60 @@ int broker_desktop_request(struct broker *b, const struct db_user *user,
 	} else {
 		owner = *user;
 	}
+	if (pool.kind == POOL_POOLED) {
+		/* An admin naming nobody adds a spare; anyone else is assigned one. */
+		if (admin && !req->owner)
+			return add_desktop(b, user, &pool, "", req, req->name, d, job, err, errsz);
+		return broker_pool_assign(b, user, &pool, &owner, req, d, job, err, errsz);
+	}
+	if (!req->name)
+		return fail(err, errsz, -EINVAL, "name: required");
+	return add_desktop(b, user, &pool, owner.name, req, req->name, d, job, err, errsz);
+}
+
+/* "POOL-N", the pool's name cut to fit, for the first N not taken. */
+static int generate_name(struct broker *b, const char *pool, char name[DB_NAME_MAX + 1])
+{
+	struct db_desktop other;
+	unsigned n;
+	int r;
+
+	for (n = 1; n <= POOLED_NAMES_MAX; n++) {
+		char num[16];
+		int len = snprintf(num, sizeof(num), "-%u", n);
+
+		snprintf(name, DB_NAME_MAX + 1, "%.*s%s", DB_NAME_MAX - len, pool, num);
+		r = db_desktop_get(b->db, name, &other);
+		if (r == -ENOENT)
+			return 0;
+		if (r < 0)
+			return r;
+	}
+	return -EEXIST;
+}
+
+/* Check req against pool, add the desktop (owner "" = an unassigned spare;
+ * name NULL = generated) and queue its provision job. */
+static int add_desktop(struct broker *b, const struct db_user *user, const struct db_pool *p,
+		       const char *owner, const struct broker_desktop_request *req,
+		       const char *name, struct db_desktop *d, struct db_job *job, char *err,
+		       size_t errsz)
+{
+	bool admin = user->role == ROLE_ADMIN;
+	const struct db_pool pool = *p;
+	char host[DB_NAME_MAX + 1];
+	int64_t now = time(NULL);
+	struct db_user a;
+	unsigned tries;
+	size_t i;
+	int r;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", req->name);
+	snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
 	snprintf(d->description, sizeof(d->description), "%s",
 		 req->description ? req->description : "");
 	snprintf(d->pool, sizeof(d->pool), "%s", pool.name);
-	snprintf(d->owner, sizeof(d->owner), "%s", owner.name);
+	snprintf(d->owner, sizeof(d->owner), "%s", owner);
 	d->state = DESKTOP_REQUESTED;
 	d->created = now;
 	d->memory_mb = req->memory_mb >= 0 ? req->memory_mb : pool.memory_mb;
@@ -266,7 +317,18 @@ int broker_desktop_request(struct broker *b, const struct db_user *user,
 	/* Promised to that host until the job places it for real, so that the
 	 * next request sees the memory taken. */
 	snprintf(d->host, sizeof(d->host), "%s", host);
-	r = db_desktop_add(b->db, d, req->admins, req->nadmins);
+	for (tries = 0;; tries++) {
+		if (!name) {
+			r = generate_name(b, pool.name, d->name);
+			if (r < 0)
+				return fail(err, errsz, r, "pool %s: no free desktop name",
+					    pool.name);
+		}
+		r = db_desktop_add(b->db, d, req->admins, req->nadmins);
+		/* A generated name taken meanwhile: the next one. */
+		if (r != -EEXIST || name || tries >= 3)
+			break;
+	}
 	if (r == -EEXIST)
 		return fail(err, errsz, r, "a desktop named %s exists", d->name);
 	if (r == -EDQUOT)
@@ -277,12 +339,119 @@ int broker_desktop_request(struct broker *b, const struct db_user *user,
 	if (r < 0)
 		return fail(err, errsz, r, "database error");
 	log_info("desktop %s requested by %s for %s in pool %s (%lld MiB, %lld CPUs)", d->name,
-		 user->name, d->owner, d->pool, (long long)d->memory_mb, (long long)d->cpus);
+		 user->name, d->owner[0] ? d->owner : "(a spare)", d->pool,
+		 (long long)d->memory_mb, (long long)d->cpus);
 	r = jobs_submit(b, JOB_PROVISION, d->name, user->name, job);
 	if (r < 0)
 		return fail(err, errsz, r, "could not queue its job");
 	/* Again, with its job. */
 	db_desktop_get(b->db, d->name, d);
+	return 0;
+}
+
+/* How good a free spare is to hand out: Running, then on its way, then
+ * one that can be started; -1 never. */
+static int spare_score(enum desktop_state s)
+{
+	switch (s) {
+	case DESKTOP_RUNNING: return 3;
+	case DESKTOP_REQUESTED:
+	case DESKTOP_PROVISIONING: return 2;
+	case DESKTOP_OFF:
+	case DESKTOP_SAVED: return 1;
+	default: return -1;
+	}
+}
+
+int broker_pool_assign(struct broker *b, const struct db_user *by, const struct db_pool *pool,
+		       const struct db_user *owner, const struct broker_desktop_request *req,
+		       struct db_desktop *d, struct db_job *job, char *err, size_t errsz)
+{
+	struct db_desktop *list = NULL;
+	char why[128];
+	size_t n, i;
+	int r, best;
+
+	memset(job, 0, sizeof(*job));
+	r = db_desktop_list(b->db, NULL, &list, &n);
+	if (r < 0)
+		return fail(err, errsz, r, "database error");
+	/* One desktop per user and pooled pool: the one they have. */
+	for (i = 0; i < n; i++) {
+		if (!strcmp(list[i].pool, pool->name) && !strcmp(list[i].owner, owner->name) &&
+		    list[i].state != DESKTOP_EXPIRED) {
+			*d = list[i];
+			free(list);
+			return 0;
+		}
+	}
+	for (;;) {
+		best = -1;
+		for (i = 0; i < n; i++) {
+			if (strcmp(list[i].pool, pool->name) || list[i].owner[0] ||
+			    spare_score(list[i].state) < 0)
+				continue;
+			if (best < 0 || spare_score(list[i].state) > spare_score(list[best].state))
+				best = (int)i;
+		}
+		if (best < 0)
+			break;
+		r = db_desktop_set_owner(b->db, list[best].name, owner->name);
+		if (r == -ESTALE || r == -ENOENT) {
+			/* Taken or gone meanwhile: not a candidate any more. */
+			list[best].owner[0] = '-';
+			continue;
+		}
+		if (r < 0) {
+			free(list);
+			return fail(err, errsz, r, "database error");
+		}
+		log_info("pool %s: desktop %s (%s) assigned to %s by %s", pool->name,
+			 list[best].name, desktop_state_name(list[best].state), owner->name,
+			 by->name);
+		if ((list[best].state == DESKTOP_OFF || list[best].state == DESKTOP_SAVED) &&
+		    !list[best].job &&
+		    broker_desktop_action(b, by->name, list[best].name, JOB_START, job, why,
+					  sizeof(why)) < 0) {
+			log_warn("pool %s: desktop %s: %s", pool->name, list[best].name, why);
+			memset(job, 0, sizeof(*job));
+		}
+		r = db_desktop_get(b->db, list[best].name, d);
+		free(list);
+		return r < 0 ? fail(err, errsz, r, "database error") : 0;
+	}
+	free(list);
+	/* Nothing free: a new one for them, named by the broker. */
+	r = add_desktop(b, by, pool, owner->name, req, NULL, d, job, err, errsz);
+	if (r == -EDQUOT)
+		return fail(err, errsz, r, "pool %s is full (%lld desktops) and none is free",
+			    pool->name, (long long)pool->max_desktops);
+	return r;
+}
+
+int broker_desktop_release(struct broker *b, const char *user, const char *desktop,
+			   struct db_job *job, char *err, size_t errsz)
+{
+	struct db_desktop d;
+	int r;
+
+	memset(job, 0, sizeof(*job));
+	r = db_desktop_get(b->db, desktop, &d);
+	if (r < 0)
+		return fail(err, errsz, r, "no desktop named %s", desktop);
+	if (d.job)
+		return fail(err, errsz, -EBUSY, "desktop %s is busy with job %lld", d.name,
+			    (long long)d.job);
+	r = db_desktop_set_owner(b->db, d.name, NULL);
+	if (r < 0)
+		return fail(err, errsz, r, "database error");
+	log_info("pool %s: desktop %s released by %s", d.pool, d.name, user);
+	/* A fresh boot for the next user: no session of this one left. */
+	if (d.state == DESKTOP_RUNNING &&
+	    broker_desktop_action(b, user, d.name, JOB_RESTART, job, err, errsz) < 0) {
+		log_warn("desktop %s: no restart after its release: %s", d.name, err);
+		memset(job, 0, sizeof(*job));
+	}
 	return 0;
 }
 

@@ -82,7 +82,9 @@ void broker_free(struct broker *b);
 bool broker_may_act(struct broker *b, const struct db_user *user, const struct db_desktop *d);
 
 struct broker_desktop_request {
-	const char *pool, *name, *description, *owner; /* owner NULL = the requester */
+	/* owner NULL = the requester (an admin asking in a pooled pool: a spare);
+	 * name NULL = generated (pooled pools only; ignored for assignments) */
+	const char *pool, *name, *description, *owner;
 	int64_t memory_mb, cpus, expiry_days;           /* -1 = the pool's */
 	const char *const *admins;
 	size_t nadmins;
@@ -97,6 +99,21 @@ struct broker_desktop_request {
  */
 int broker_desktop_request(struct broker *b, const struct db_user *user,
 			   const struct broker_desktop_request *req, struct db_desktop *d,
+			   struct db_job *job, char *err, size_t errsz);
+/*
+ * Pooled pools (docs/broker.md "Pooled pools"): broker_desktop_request()
+ * in one gives the owner the desktop of the pool they have, else assigns
+ * them a free spare (Running ones first; an Off one gets a start job),
+ * else provisions a new one (POOL-N) for them; -EDQUOT when the pool is
+ * full and nothing is free.  *job has id 0 when no job was queued.  An
+ * admin asking with no owner gets a new unassigned spare instead.
+ */
+int broker_pool_assign(struct broker *b, const struct db_user *by, const struct db_pool *pool,
+		       const struct db_user *owner, const struct broker_desktop_request *req,
+		       struct db_desktop *d, struct db_job *job, char *err, size_t errsz);
+/* A user gives back a pooled desktop: it becomes an unassigned spare again
+ * and, if Running, is restarted (job queued; id 0 when none). */
+int broker_desktop_release(struct broker *b, const char *user, const char *desktop,
 			   struct db_job *job, char *err, size_t errsz);
 /* Queue a start, stop, restart or delete of desktop (checked against its
  * state: -EBUSY, -EALREADY, -EINVAL with err) as user. */

@@ -199,6 +199,30 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	"CREATE INDEX jobs_user ON jobs(user_name);",
 	/* 2: where each user's password is checked (skybroker --pam). */
 	"ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';",
+	/* 3: desktops.owner may be NULL (the spares of pooled pools).  SQLite
+	 * cannot drop a NOT NULL: the table is rebuilt (sqlite.org/lang_altertable.html,
+	 * "other kinds of table schema changes"), with foreign keys off (migrate()). */
+	"CREATE TABLE desktops_new ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" description TEXT NOT NULL,"
+	" pool TEXT NOT NULL REFERENCES pools(name),"
+	" owner TEXT REFERENCES users(name),"
+	" state TEXT NOT NULL,"
+	" host TEXT,"
+	" vm TEXT,"
+	" memory_mb BIGINT NOT NULL,"
+	" cpus INTEGER NOT NULL,"
+	" created BIGINT NOT NULL,"
+	" expires BIGINT,"
+	" job BIGINT);"
+	"INSERT INTO desktops_new (name, description, pool, owner, state, host, vm, memory_mb,"
+	" cpus, created, expires, job) SELECT name, description, pool, owner, state, host, vm,"
+	" memory_mb, cpus, created, expires, job FROM desktops;"
+	"DROP TABLE desktops;"
+	"ALTER TABLE desktops_new RENAME TO desktops;"
+	"CREATE INDEX desktops_owner ON desktops(owner);"
+	"CREATE INDEX desktops_pool ON desktops(pool);"
+	"CREATE INDEX desktops_host ON desktops(host);",
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -419,6 +443,12 @@ static int migrate(struct db *db)
 	db->version = v;
 	if (v > DB_SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
+	/* SQLite: a table rebuilt by a migration must not take the rows that
+	 * refer to it along (ON DELETE CASCADE); the PRAGMA is a no-op inside a
+	 * transaction, so it goes around them all. */
+	if (v < DB_SCHEMA_VERSION &&
+	    sqlite3_exec(db->conn, "PRAGMA foreign_keys=OFF", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
 	for (; v < DB_SCHEMA_VERSION; v++) {
 		r = begin(db);
 		if (r < 0)
@@ -440,6 +470,8 @@ static int migrate(struct db *db)
 		}
 		db->version = v + 1;
 	}
+	if (sqlite3_exec(db->conn, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
+		return -EIO;
 	return 0;
 }
 
@@ -844,7 +876,7 @@ int db_desktop_add(struct db *db, const struct db_desktop *d, const char *const 
 	sqlite3_reset(st);
 	if (r >= 0)
 		r = exec(db, "INSERT INTO desktops (" DESKTOP_COLS ")"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssssSSiiiII",
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "sssSsSSiiiII",
 			 d->name, d->description, d->pool, d->owner, desktop_state_name(d->state),
 			 d->host, d->vm, d->memory_mb, d->cpus, d->created, d->expires, d->job);
 	for (i = 0; r >= 0 && i < nadmins; i++)
@@ -939,6 +971,26 @@ int db_desktop_set_state(struct db *db, const char *name, const enum desktop_sta
 		return r < 0 ? r : -ESTALE;
 	}
 	unlock(db);
+	return r < 0 ? r : r == 0 ? -ENOENT : 0;
+}
+
+int db_desktop_set_owner(struct db *db, const char *name, const char *owner)
+{
+	int r;
+
+	lock(db);
+	if (owner && *owner)
+		r = exec(db, "UPDATE desktops SET owner = ? WHERE name = ? AND owner IS NULL", "ss",
+			 owner, name);
+	else
+		r = exec(db, "UPDATE desktops SET owner = NULL WHERE name = ?", "s", name);
+	unlock(db);
+	if (r == 0 && owner && *owner) {
+		struct db_desktop d;
+
+		r = db_desktop_get(db, name, &d);
+		return r < 0 ? r : -ESTALE;
+	}
 	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
 

@@ -22,7 +22,7 @@
 
 #include "desktop.h"
 
-#define DB_SCHEMA_VERSION 2
+#define DB_SCHEMA_VERSION 3
 
 #define DB_NAME_MAX 64
 #define DB_DESC_MAX 1024
@@ -116,7 +116,7 @@ struct db_desktop {
 	char name[DB_NAME_MAX + 1];
 	char description[DB_DESC_MAX + 1];
 	char pool[DB_NAME_MAX + 1];
-	char owner[DB_NAME_MAX + 1];
+	char owner[DB_NAME_MAX + 1]; /* "" = an unassigned spare of a pooled pool */
 	enum desktop_state state;
 	char host[DB_NAME_MAX + 1]; /* "" = not placed */
 	char vm[DB_NAME_MAX + 1];   /* "" = none yet */
@@ -212,6 +212,9 @@ int db_desktop_delete(struct db *db, const char *name);
 int db_desktop_set_state(struct db *db, const char *name, const enum desktop_state *from,
 			 enum desktop_state to);
 /* host/vm NULL or "" clear them. */
+/* Assign an unassigned desktop to owner (-ESTALE if it has one by now), or
+ * with owner NULL or "" unassign it. */
+int db_desktop_set_owner(struct db *db, const char *name, const char *owner);
 int db_desktop_set_placement(struct db *db, const char *name, const char *host, const char *vm);
 int db_desktop_set_description(struct db *db, const char *name, const char *description);
 /* Its admins' names (at most DB_ADMINS_MAX). */

@@ -116,6 +116,34 @@ static int pick(struct broker *b, const char *user, const char *hint, struct db_
 	return best >= 0 ? 0 : -ENOENT;
 }
 
+/* A hint that names no desktop of the user's may name a pooled pool: the
+ * user's desktop of it, else a free one assigned now (docs/broker.md). */
+static int assign(struct broker *b, const char *user, const char *pool_name,
+		  struct db_desktop *d)
+{
+	struct broker_desktop_request req = {
+		.pool = pool_name, .memory_mb = -1, .cpus = -1, .expiry_days = -1,
+	};
+	char err[160];
+	struct db_pool pool;
+	struct db_user u;
+	struct db_job job;
+	int r;
+
+	if (db_pool_get(b->db, pool_name, &pool) < 0 || pool.kind != POOL_POOLED)
+		return -ENOENT;
+	r = db_user_get(b->db, user, &u);
+	if (r < 0)
+		return r;
+	r = broker_pool_assign(b, &u, &pool, &u, &req, d, &job, err, sizeof(err));
+	if (r < 0) {
+		log_warn("RDP: no desktop of pool %s for %s: %s", pool.name, user, err);
+		return r == -EDQUOT ? -EBUSY : r;
+	}
+	log_info("RDP: %s gets desktop %s of pool %s", user, d->name, pool.name);
+	return 0;
+}
+
 static int resolve(void *data, const char *user, const char *hint, unsigned timeout_s,
 		   struct frontdoor_target *t)
 {
@@ -129,6 +157,8 @@ static int resolve(void *data, const char *user, const char *hint, unsigned time
 	int r;
 
 	r = pick(b, user, hint, &d);
+	if (r == -ENOENT && hint && *hint)
+		r = assign(b, user, hint, &d);
 	if (r < 0)
 		return r;
 	if (d.state == DESKTOP_EXPIRED)

@@ -1057,6 +1057,154 @@ static void test_rdp_ops(void **state)
 	assert_int_equal(ops->resolve(f->b, "alice", "a2", 5, &t), -EHOSTDOWN);
 }
 
+static const char pooled_body[] =
+	"{\"name\": \"lab\", \"kind\": \"pooled\", \"template\": \"desktop\","
+	" \"memory_mb\": 256, \"cpus\": 1, \"max_desktops\": 3}";
+
+/* POST /desktops: the status, and the desktop's name into name. */
+static int pooled_request(struct fixture *f, const struct session *s, const char *body,
+			  char name[DB_NAME_MAX + 1])
+{
+	struct http_response *resp = req(f, s, "POST", "/api/v1/desktops", body);
+	int status = fake_status(resp);
+	struct json_object *o, *d;
+
+	name[0] = '\0';
+	if (status == 200 || status == 202) {
+		o = body_json(resp);
+		assert_true(json_object_object_get_ex(o, "desktop", &d));
+		snprintf(name, DB_NAME_MAX + 1, "%s", jstr(d, "name"));
+		/* 200: handed out as it is, no job; 202: with its job. */
+		assert_int_equal(json_object_object_get(o, "job") != NULL, status == 202);
+		json_object_put(o);
+	}
+	http_response_free(resp);
+	jobs_drain(f->b);
+	return status;
+}
+
+static void expect_owner(struct fixture *f, const char *name, const char *owner)
+{
+	struct json_object *o = get_desktop(f, &f->root, name);
+
+	if (owner)
+		assert_string_equal(jstr(o, "owner"), owner);
+	else
+		assert_null(json_object_object_get(o, "owner"));
+	json_object_put(o);
+}
+
+static void test_pooled(void **state)
+{
+	struct fixture *f = *state;
+	char spare[DB_NAME_MAX + 1], a[DB_NAME_MAX + 1], b2[DB_NAME_MAX + 1];
+	char dn[DB_NAME_MAX + 1];
+
+	heartbeat(f, "h1", 8192, time(NULL));
+	assert_int_equal(st(f, &f->root, "POST", "/api/v1/pools", pooled_body), 201);
+	make_pool(f);
+	/* Personal pools still want a name. */
+	expect_error(f, &f->alice, "POST", "/api/v1/desktops", "{\"pool\": \"std\"}", 400,
+		     "name");
+
+	/* An admin naming no owner adds a spare, provisioned and started. */
+	assert_int_equal(pooled_request(f, &f->root, "{\"pool\": \"lab\", \"owner\": null}", spare),
+			 202);
+	assert_string_equal(spare, "lab-1");
+	expect_state(f, spare, "Running");
+	expect_owner(f, spare, NULL);
+	assert_int_equal(st(f, &f->alice, "GET", "/api/v1/desktops/lab-1", NULL), 404);
+	assert_int_equal(pooled_request(f, &f->root, "{\"pool\": \"lab\", \"name\": \"spare-b\"}",
+					dn), 202);
+	assert_string_equal(dn, "spare-b");
+	assert_int_equal(st(f, &f->alice, "POST", "/api/v1/desktops/spare-b/stop", NULL), 404);
+	assert_int_equal(st(f, &f->root, "POST", "/api/v1/desktops/spare-b/stop", NULL), 202);
+	jobs_drain(f->b);
+	expect_state(f, "spare-b", "Off");
+
+	/* A user gets the Running spare (its name ignored), as it is. */
+	assert_int_equal(pooled_request(f, &f->alice, "{\"pool\": \"lab\", \"name\": \"x\"}", a),
+			 200);
+	assert_string_equal(a, "lab-1");
+	expect_owner(f, "lab-1", "alice");
+	assert_int_equal(st(f, &f->alice, "GET", "/api/v1/desktops/lab-1", NULL), 200);
+	assert_int_equal(st(f, &f->alice, "GET", "/api/v1/desktops/lab-1/rdp", NULL), 200);
+	/* A second request: the same one. */
+	assert_int_equal(pooled_request(f, &f->alice, "{\"pool\": \"lab\"}", dn), 200);
+	assert_string_equal(dn, "lab-1");
+	/* The next user gets the Off spare, started for them. */
+	assert_int_equal(pooled_request(f, &f->bob, "{\"pool\": \"lab\"}", b2), 202);
+	assert_string_equal(b2, "spare-b");
+	expect_state(f, "spare-b", "Running");
+	expect_owner(f, "spare-b", "bob");
+	/* None free: a new one is provisioned for dana (POOL-N)... */
+	assert_int_equal(pooled_request(f, &f->dana, "{\"pool\": \"lab\"}", dn), 202);
+	assert_string_equal(dn, "lab-2");
+	expect_owner(f, "lab-2", "dana");
+	expect_state(f, "lab-2", "Running");
+	/* ...until the pool is full. */
+	add_user(f, "erin", ROLE_USER);
+	{
+		struct session erin;
+
+		login(f, "erin", "password-of-x", &erin);
+		expect_error(f, &erin, "POST", "/api/v1/desktops", "{\"pool\": \"lab\"}", 409,
+			     "none is free");
+
+		/* Alice gives hers back: restarted, a spare again, not destroyed. */
+		assert_int_equal(st(f, &f->alice, "DELETE", "/api/v1/desktops/lab-1", NULL), 202);
+		jobs_drain(f->b);
+		expect_owner(f, "lab-1", NULL);
+		expect_state(f, "lab-1", "Running");
+		assert_non_null(fake_host_vm("lab-1"));
+		assert_int_equal(fake_host_vm("lab-1")->started, 2);
+		assert_int_equal(st(f, &f->alice, "GET", "/api/v1/desktops/lab-1", NULL), 404);
+		assert_int_equal(pooled_request(f, &erin, "{\"pool\": \"lab\"}", dn), 200);
+		assert_string_equal(dn, "lab-1");
+	}
+	/* An admin's DELETE destroys, assigned or not. */
+	assert_int_equal(st(f, &f->root, "DELETE", "/api/v1/desktops/spare-b", NULL), 202);
+	jobs_drain(f->b);
+	assert_null(fake_host_vm("spare-b"));
+	assert_int_equal(st(f, &f->root, "GET", "/api/v1/desktops/spare-b", NULL), 404);
+	/* Bob owns nothing any more. */
+	assert_int_equal(st(f, &f->root, "DELETE", "/api/v1/users/bob", NULL), 204);
+}
+
+static void test_pooled_rdp(void **state)
+{
+	const struct frontdoor_ops *ops = &broker_frontdoor_ops;
+	struct fixture *f = *state;
+	struct frontdoor_target t;
+	char dn[DB_NAME_MAX + 1];
+
+	heartbeat(f, "h1", 8192, time(NULL));
+	assert_int_equal(st(f, &f->root, "POST", "/api/v1/pools", pooled_body), 201);
+	make_pool(f);
+	/* A personal pool's name is no hint. */
+	assert_int_equal(ops->resolve(f->b, "alice", "std", 5, &t), -ENOENT);
+	assert_int_equal(pooled_request(f, &f->root, "{\"pool\": \"lab\"}", dn), 202);
+	assert_int_equal(st(f, &f->root, "POST", "/api/v1/desktops/lab-1/stop", NULL), 202);
+	jobs_drain(f->b);
+	/* The pool's name: its spare, assigned and started on the way. */
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(ops->resolve(f->b, "alice", "lab", 5, &t), 0);
+	assert_string_equal(t.desktop, "lab-1");
+	assert_string_equal(t.host, "h1");
+	expect_owner(f, "lab-1", "alice");
+	expect_state(f, "lab-1", "Running");
+	/* Again: the same; by its own name too (the .rdp file's). */
+	assert_int_equal(ops->resolve(f->b, "alice", "lab", 5, &t), 0);
+	assert_string_equal(t.desktop, "lab-1");
+	assert_int_equal(ops->resolve(f->b, "alice", "lab-1", 5, &t), 0);
+	/* Bob: none free, a new one provisioned for him. */
+	assert_int_equal(ops->resolve(f->b, "bob", "lab", 5, &t), 0);
+	assert_string_equal(t.desktop, "lab-2");
+	expect_owner(f, "lab-2", "bob");
+	/* Someone else's pooled desktop by name: not found. */
+	assert_int_equal(ops->resolve(f->b, "dana", "lab-1", 5, &t), -ENOENT);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1075,6 +1223,8 @@ int main(void)
 		T(test_expiry),
 		T(test_patch_pool_desktop),
 		T(test_rdp_ops),
+		T(test_pooled),
+		T(test_pooled_rdp),
 	};
 
 	/* The broker's log lines would drown cmocka's. */

@@ -129,11 +129,37 @@ static void test_migrate_source(void **state)
 		"INSERT INTO schema_version VALUES (1);"
 		"CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL,"
 		" email TEXT NOT NULL, password TEXT NOT NULL, created BIGINT NOT NULL);"
-		"INSERT INTO users VALUES ('old', 'admin', '', 'scrypt$x', 1000);",
+		"INSERT INTO users VALUES ('old', 'admin', '', 'scrypt$x', 1000);"
+		/* Version 1's desktops (owner NOT NULL; 3 rebuilds the table). */
+		"CREATE TABLE desktops (name TEXT PRIMARY KEY NOT NULL,"
+		" description TEXT NOT NULL, pool TEXT NOT NULL REFERENCES pools(name),"
+		" owner TEXT NOT NULL REFERENCES users(name), state TEXT NOT NULL, host TEXT,"
+		" vm TEXT, memory_mb BIGINT NOT NULL, cpus INTEGER NOT NULL,"
+		" created BIGINT NOT NULL, expires BIGINT, job BIGINT);"
+		"CREATE TABLE desktop_admins (desktop TEXT NOT NULL REFERENCES desktops(name)"
+		" ON DELETE CASCADE, user_name TEXT NOT NULL REFERENCES users(name)"
+		" ON DELETE CASCADE, PRIMARY KEY (desktop, user_name));"
+		"INSERT INTO desktops VALUES ('old-d', '', 'p', 'old', 'Off', 'h', 'old-d', 256,"
+		" 1, 1000, NULL, NULL);"
+		"INSERT INTO desktop_admins VALUES ('old-d', 'old');",
 		NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(raw);
 	assert_int_equal(db_open(f->path, NULL, &f->db), 0);
 	assert_int_equal(db_schema_version(f->db), DB_SCHEMA_VERSION);
+	{
+		struct db_desktop d;
+
+		/* The desktop and its admins survive the rebuild; owners may go. */
+		assert_int_equal(db_desktop_get(f->db, "old-d", &d), 0);
+		assert_string_equal(d.owner, "old");
+		assert_true(db_desktop_is_admin(f->db, "old-d", "old"));
+		assert_int_equal(db_desktop_set_owner(f->db, "old-d", "old"), -ESTALE);
+		assert_int_equal(db_desktop_set_owner(f->db, "old-d", NULL), 0);
+		assert_int_equal(db_desktop_get(f->db, "old-d", &d), 0);
+		assert_string_equal(d.owner, "");
+		assert_int_equal(db_desktop_set_owner(f->db, "old-d", "old"), 0);
+		assert_int_equal(db_desktop_set_owner(f->db, "nope", NULL), -ENOENT);
+	}
 	/* (u.source is pam until read back.) */
 	assert_int_equal(db_user_get(f->db, "old", &u), 0);
 	assert_int_equal(u.source, USER_SOURCE_LOCAL);
