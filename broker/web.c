@@ -818,7 +818,9 @@ static void desktop_row(struct buf *b, struct json_object *d, const struct desk_
 	char idbuf[24], props[48];
 	const char *job = jid(d, "job", idbuf);
 	bool running = state_is(state, "Running", NULL);
-	bool own = !owner || (o->viewer && !strcmp(owner, o->viewer));
+	/* No owner: on "my desktops" the row is the viewer's; in the admin
+	 * console it is a pooled pool's unassigned spare (nobody's). */
+	bool own = owner ? o->viewer && !strcmp(owner, o->viewer) : !o->owner_column;
 	int cols = o->owner_column ? 9 : 8;
 
 	snprintf(props, sizeof(props), "%s-%zu", o->props_prefix, idx);
