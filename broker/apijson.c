@@ -41,17 +41,15 @@ bool apijson_name_valid(const char *s)
 	return true;
 }
 
-bool apijson_text_valid(const char *s, size_t len, size_t max)
+bool apijson_utf8_valid(const char *s, size_t len, bool no_controls)
 {
 	const uint8_t *p = (const uint8_t *)s, *end = p + len;
 
-	if (len > max)
-		return false;
 	while (p < end) {
 		uint32_t cp, min;
 		int more;
 
-		if (*p == 0)
+		if (*p == 0 || (no_controls && (*p < 0x20 || *p == 0x7f)))
 			return false;
 		if (*p < 0x80) {
 			p++;
@@ -77,6 +75,11 @@ bool apijson_text_valid(const char *s, size_t len, size_t max)
 			return false;
 	}
 	return true;
+}
+
+bool apijson_text_valid(const char *s, size_t len, size_t max)
+{
+	return len <= max && apijson_utf8_valid(s, len, false);
 }
 
 int apijson_parse(const char *body, size_t len, struct json_object **ret, char *err,

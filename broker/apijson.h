@@ -35,6 +35,9 @@ struct json_object;
 bool apijson_name_valid(const char *s);
 /* Valid UTF-8 of at most max bytes, no NUL. */
 bool apijson_text_valid(const char *s, size_t len, size_t max);
+/* Valid UTF-8 (shortest forms, no surrogates), no NUL; with no_controls,
+ * no C0 control or DEL either (passwords). */
+bool apijson_utf8_valid(const char *s, size_t len, bool no_controls);
 
 /* Parse body[0..len) as one JSON object (strict JSON, valid UTF-8, depth
  * bounded, nothing but whitespace after it).  *ret is the caller's. */

@@ -271,42 +271,6 @@ static void verify_dummy(const char *password)
 	auth_verify_password(password && *password ? password : "x", stored);
 }
 
-static bool utf8_valid_text(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s, *end = p + len;
-
-	while (p < end) {
-		uint32_t cp, min;
-		int more;
-
-		if (*p < 0x80) {
-			if (*p < 0x20 || *p == 0x7f)
-				return false;
-			p++;
-			continue;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f, more = 1, min = 0x80;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f, more = 2, min = 0x800;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07, more = 3, min = 0x10000;
-		} else {
-			return false;
-		}
-		p++;
-		if (end - p < more)
-			return false;
-		while (more--) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (*p++ & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-	}
-	return true;
-}
-
 bool auth_password_acceptable(const char *password)
 {
 	size_t len;
@@ -315,7 +279,7 @@ bool auth_password_acceptable(const char *password)
 		return false;
 	len = strnlen(password, AUTH_PASSWORD_MAX + 1);
 	return len >= AUTH_PASSWORD_MIN && len <= AUTH_PASSWORD_MAX &&
-	       utf8_valid_text(password, len);
+	       apijson_utf8_valid(password, len, true);
 }
 
 /* --- rate limiting -------------------------------------------------------- */
