@@ -25,28 +25,32 @@ static void test_rate(void **state)
 {
 	struct rcc_pacer *p;
 	uint64_t t = 5000 * MS;
+	/* 25 fps with the pacer's 2 % of headroom. */
+	const uint64_t I = 40 * MS - 40 * MS / 50;
 
 	assert_int_equal(rcc_pacer_new(25, 0, &p), 0);
 	assert_int_equal(rcc_pacer_wait(p, t), 0);
 	rcc_pacer_sent(p, 1, t);
-	assert_int_equal(rcc_pacer_wait(p, t), 40 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), 10 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t), I);
+	assert_int_equal(rcc_pacer_wait(p, t + 30 * MS), I - 30 * MS);
 	assert_int_equal(rcc_pacer_wait(p, t + 40 * MS), 0);
 	/* A frame that comes late leaves credit: the next one, a little
 	 * early, need not wait for a tick of its own. */
 	rcc_pacer_sent(p, 2, t + 45 * MS);
 	assert_int_equal(rcc_pacer_wait(p, t + 80 * MS), 0);
 	rcc_pacer_sent(p, 3, t + 80 * MS);
-	/* ...and that credit is spent: the next waits the full 40 ms. */
-	assert_int_equal(rcc_pacer_wait(p, t + 110 * MS), 10 * MS);
+	/* ...and that credit is spent: the next waits for the rest of its
+	 * interval. */
+	assert_int_equal(rcc_pacer_wait(p, t + 110 * MS), 3 * I - 110 * MS);
 	/* After an idle spell at most two frames go early, half an interval
 	 * apart; then the target rate holds. */
 	t += 1000 * MS;
 	assert_int_equal(rcc_pacer_wait(p, t), 0);
 	rcc_pacer_sent(p, 4, t);
-	assert_int_equal(rcc_pacer_wait(p, t), 20 * MS);
+	assert_int_equal(rcc_pacer_wait(p, t), I / 2);
 	rcc_pacer_sent(p, 5, t + 20 * MS);
-	assert_int_equal(rcc_pacer_wait(p, t + 20 * MS), 20 * MS);
+	/* The spacing (half an interval) is what holds it now. */
+	assert_int_equal(rcc_pacer_wait(p, t + 20 * MS), I / 2);
 	t += 20 * MS;
 	/* No limit on unacked frames. */
 	for (uint32_t id = 6; id < 1000; id++)
