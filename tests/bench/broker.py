@@ -33,15 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-os.environ.setdefault("SKYLIGHT_REEXEC", "1")   # no browser here: no need for selenium
+import brokertest as tb  # noqa: E402
 import rdptest  # noqa: E402
-import importlib.util  # noqa: E402
-
-# tests/kvm has a test_broker.py too: load the e2e one by its path.
-_spec = importlib.util.spec_from_file_location(
-    "e2e_test_broker", os.path.join(HERE, "..", "e2e", "test_broker.py"))
-tb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tb)
 
 
 def hammer(broker, method, path, body, headers, seconds, conc):
@@ -139,7 +132,7 @@ def main():
         api = tb.API(broker)
         demo_pw = broker.logins["demo"]
         api.login("demo", demo_pw)
-        tb.wait_for("demo-desktop Running", lambda: api.desktop("demo-desktop")["state"] ==
+        rdptest.wait_for("demo-desktop Running", lambda: api.desktop("demo-desktop")["state"] ==
                     "Running", 180, interval=0.5)
         auth = {"Authorization": "Bearer " + api.token, "Accept": "application/json"}
         c = args.concurrency

@@ -193,6 +193,39 @@ def listening(port):
                 return True
     return False
 
+# --- artifacts of a failed test --------------------------------------------
+
+KEEP = os.environ.get("SKYLIGHT_E2E_KEEP") == "1"
+
+
+class Artifacts:
+    """For unittest.TestCase subclasses whose files are in self.tmp: set
+    self.failures_seen = self.failed() in setUp and call keep_artifacts()
+    (e.g. as a cleanup) before the folder goes.  A test that failed, or any
+    test with SKYLIGHT_E2E_KEEP=1, leaves its files (minus sockets, X
+    framebuffers, databases and keys) in $SKYLIGHT_E2E_ARTIFACTS/TEST."""
+
+    def failed(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        if not result:
+            return 0
+        return len(result.failures) + len(result.errors)
+
+    def keep_artifacts(self):
+        dest = os.environ.get("SKYLIGHT_E2E_ARTIFACTS")
+        if not dest or (self.failed() == getattr(self, "failures_seen", 0) and not KEEP):
+            return
+        dest = os.path.join(dest, self.id().split(".", 1)[1])
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(self.tmp, dest, ignore=shutil.ignore_patterns("*.sock", "*.display",
+                                                                      "Xvfb_screen*", "*.db*",
+                                                                      "*key.pem", "*.key",
+                                                                      "chromium-profile"),
+                        ignore_dangling_symlinks=True)
+        print(f"artifacts in {dest}", file=sys.stderr)
+
+
 # --- Xvfb and its framebuffer ---------------------------------------------
 
 

@@ -21,18 +21,14 @@ Selenium is missing.
 """
 
 import http.client
-import json
 import os
 import re
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 # Debian's python3-selenium lives in /usr/bin/python3's path; meson may have
 # started us with another interpreter.
@@ -47,12 +43,10 @@ except ImportError:
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import rdptest  # noqa: E402
+import brokertest  # noqa: E402
+from brokertest import API, Broker  # noqa: E402
 from rdptest import wait_for  # noqa: E402
 
-SKYBROKER = os.environ.get("SKYBROKER", "")
-SKYHOSTD = os.environ.get("SKYHOSTD", "")
-RDPBENCH = os.environ.get("RDPBENCH", "")
-HOST_ADDR = "127.0.0.2"
 PASSWORD = "correct horse battery"
 
 
@@ -60,7 +54,7 @@ def skip_reason():
     why = rdptest.skip_reason()
     if why:
         return why
-    for name, path in (("skybroker", SKYBROKER), ("skyhostd", SKYHOSTD)):
+    for name, path in (("skybroker", brokertest.SKYBROKER), ("skyhostd", brokertest.SKYHOSTD)):
         if not path or not os.access(path, os.X_OK):
             return f"{name} is not built"
     if not shutil.which("chromium") or not shutil.which("chromedriver"):
@@ -70,116 +64,6 @@ def skip_reason():
     except ImportError:
         return "needs Selenium (apt-get install python3-selenium)"
     return None
-
-
-class Broker:
-    """skybroker --embedded in a temporary state directory, on free ports."""
-
-    def __init__(self, tmp, heartbeat=1, fast_hash=True):
-        self.tmp = tmp
-        self.state = os.path.join(tmp, "state")
-        ports = set()
-        while len(ports) < 4:
-            ports.add(rdptest.free_port())
-        self.web_port, self.cluster_port, self.rdp_port, self.host_api_port = sorted(ports)
-        self.proc = rdptest.spawn(
-            [SKYBROKER, "--embedded", "--state-dir", self.state,
-             "--listen", f"127.0.0.1:{self.web_port}",
-             "--cluster-listen", f"127.0.0.1:{self.cluster_port}",
-             "--rdp-listen", f"127.0.0.1:{self.rdp_port}",
-             "--host-listen", f"{HOST_ADDR}:{self.host_api_port}",
-             "--heartbeat-interval", str(heartbeat),
-             "--skyhostd", SKYHOSTD, "--skyvm", rdptest.SKYVM, "--skyrdp", rdptest.SKYRDP,
-             "--guest", rdptest.GUEST],
-            os.path.join(tmp, "skybroker.log"),
-            env=self.env(fast_hash))
-        m = wait_for("skybroker's READY line", self._ready, 120, interval=0.2)
-        self.url = f"https://127.0.0.1:{self.web_port}"
-        self.ca = os.path.join(self.state, "pki", "ca.crt")
-        self.ssl = ssl.create_default_context(cafile=self.ca)
-        self.logins = dict(re.findall(r"login: (\S+) password: (\S+)", self.log()))
-        assert "admin" in self.logins and "demo" in self.logins, self.log()[-3000:]
-        self.ready = m
-
-    @staticmethod
-    def env(fast_hash):
-        """For a sanitizer build: FreeRDP 2.11 leaks a few KiB per TLS
-        connection of the front door (lsan-frontdoor.supp)."""
-        supp = os.path.join(HERE, "lsan-frontdoor.supp")
-        env = dict(os.environ, SKYLIGHT_LOG="info")
-        if fast_hash:
-            env["SKYLIGHT_SCRYPT_N"] = "1024"
-        env["LSAN_OPTIONS"] = ":".join(filter(None, [env.get("LSAN_OPTIONS"),
-                                                      f"suppressions={supp}"]))
-        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
-                                                      "fast_unwind_on_malloc=0"]))
-        return env
-
-    def stop(self):
-        """SIGTERM: the broker stops its host agent and exits 0 (under a
-        sanitizer, with no report)."""
-        return rdptest.kill(self.proc, grace=60)
-
-    def log(self):
-        return rdptest.read_log(self.proc)
-
-    def _ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError(f"skybroker exited ({self.proc.returncode}):\n"
-                                 f"{self.log()[-4000:]}")
-        return re.search(r"^READY .*$", self.log(), re.M)
-
-    def hostd_pids(self):
-        p = subprocess.run(["pgrep", "-f", f"skyhostd.*{self.state}"], capture_output=True,
-                           text=True)
-        return [int(x) for x in p.stdout.split()]
-
-
-class API:
-    """The REST API over HTTPS, verified against the cluster CA."""
-
-    def __init__(self, broker):
-        self.b = broker
-        self.token = None
-        self.cookie = None
-        self.csrf = None
-
-    def call(self, method, path, body=None, raw=None, headers=None, bearer=True):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
-                                            else None)
-        h = {"Accept": "application/json"}
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        if bearer and self.token:
-            h["Authorization"] = "Bearer " + self.token
-        h.update(headers or {})
-        req = urllib.request.Request(self.b.url + path, data=data, method=method, headers=h)
-        try:
-            with urllib.request.urlopen(req, context=self.b.ssl, timeout=60) as r:
-                status, text, hdrs = r.status, r.read(), r.headers
-        except urllib.error.HTTPError as e:
-            status, text, hdrs = e.code, e.read(), e.headers
-        try:
-            obj = json.loads(text) if text else None
-        except ValueError:
-            obj = None
-        return status, obj, hdrs, text
-
-    def login(self, name, password):
-        s, obj, hdrs, _ = self.call("POST", "/api/v1/login", {"name": name, "password": password})
-        assert s == 200, (s, obj)
-        self.token = obj["token"]
-        self.csrf = obj.get("csrf")
-        self.cookie = hdrs.get("Set-Cookie")
-        return obj
-
-    def ok(self, method, path, body=None):
-        s, obj, _, _ = self.call(method, path, body)
-        assert 200 <= s < 300, (method, path, s, obj)
-        return obj
-
-    def desktop(self, name):
-        return self.ok("GET", f"/api/v1/desktops/{name}")
 
 
 class Browser:
@@ -249,35 +133,26 @@ def moving(a, b, block=16):
     return boxes
 
 
-class BrokerTest(unittest.TestCase):
+class BrokerTest(rdptest.Artifacts, unittest.TestCase):
     def setUp(self):
         why = skip_reason()
         if why:
             print(f"SKIP: {why}")
             sys.exit(rdptest.SKIP)
         self.tmp = rdptest.temp_dir()
+        self.failures_seen = self.failed()
         self.broker = Broker(self.tmp)
         self.browser = None
         self.x = None
 
     def tearDown(self):
-        failed = any(e for _, e in (self._outcome.result.errors + self._outcome.result.failures)
-                     if e) if hasattr(self._outcome, "result") else False
+        failed = self.failed() != self.failures_seen
         if self.browser:
             self.browser.quit()
         rc = self.broker.stop()
         broker_log = self.broker.log()
         rdptest.kill_all()
-        if failed or os.environ.get("SKYLIGHT_E2E_KEEP"):
-            art = os.environ.get("SKYLIGHT_E2E_ARTIFACTS")
-            if art:
-                dst = os.path.join(art, self.id().split(".")[-1])
-                shutil.rmtree(dst, ignore_errors=True)
-                shutil.copytree(self.tmp, dst, ignore=shutil.ignore_patterns("*.sock",
-                                                                             "*.display",
-                                                                             "Xvfb_screen*"),
-                                ignore_dangling_symlinks=True)
-                print(f"artifacts in {dst}")
+        self.keep_artifacts()
         rdptest.remove_dir(self.tmp)
         if rc != 0 and not failed:
             raise AssertionError(f"skybroker exited {rc} on SIGTERM:\n{broker_log[-3000:]}")

@@ -23,7 +23,6 @@ pictures of a failed test.
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +34,6 @@ import rdptest  # noqa: E402
 from rdptest import Guest, Xvfb  # noqa: E402
 
 HARNESS = os.environ.get("FRONTDOOR_HARNESS", "")
-KEEP = os.environ.get("SKYLIGHT_E2E_KEEP") == "1"
 W, H = 1024, 768
 FRONT = "127.0.0.1"
 HOST = "127.0.0.2"
@@ -55,7 +53,7 @@ def listening_on(addr, port):
     return False
 
 
-class FrontDoor(unittest.TestCase):
+class FrontDoor(rdptest.Artifacts, unittest.TestCase):
     def setUp(self):
         self.tmp = rdptest.temp_dir()
         self.addCleanup(rdptest.remove_dir, self.tmp)
@@ -72,25 +70,6 @@ class FrontDoor(unittest.TestCase):
         self.guest.boot()
         self.start_skyrdp()
         self.start_harness()
-
-    def failed(self):
-        outcome = getattr(self, "_outcome", None)
-        result = getattr(outcome, "result", None)
-        if not result:
-            return 0
-        return len(result.failures) + len(result.errors)
-
-    def keep_artifacts(self):
-        dest = os.environ.get("SKYLIGHT_E2E_ARTIFACTS")
-        if not dest or (self.failed() == getattr(self, "failures_seen", 0) and not KEEP):
-            return
-        dest = os.path.join(dest, self.id().split(".", 1)[1])
-        shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(self.tmp, dest, ignore=shutil.ignore_patterns("*.sock", "*.display",
-                                                                      "Xvfb_screen*", "*.db*",
-                                                                      "*key.pem"),
-                        ignore_dangling_symlinks=True)
-        print(f"artifacts in {dest}", file=sys.stderr)
 
     # --- the servers ---------------------------------------------------------
 

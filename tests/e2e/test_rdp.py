@@ -17,7 +17,6 @@ SKYLIGHT_E2E_ARTIFACTS=DIR keeps the logs and pictures of a failed test
 """
 
 import os
-import shutil
 import signal
 import sys
 import time
@@ -30,12 +29,11 @@ from rdptest import Client, Guest, SkyRDP, Xvfb  # noqa: E402
 PASSWORD = "correct horse battery staple"
 W, H = 1024, 768
 KEYS = "hello"
-KEEP = os.environ.get("SKYLIGHT_E2E_KEEP") == "1"
 REFUSAL = (r"(?i)(refus|denied|wrong password|bad password|authentication fail|logon fail|"
            r"invalid password|unknown user|no such user)")
 
 
-class RDP(unittest.TestCase):
+class RDP(rdptest.Artifacts, unittest.TestCase):
     skyrdp_args = ()
     sec = "/sec:tls"
 
@@ -57,25 +55,6 @@ class RDP(unittest.TestCase):
         self.failures_seen = self.failed()
         self.shots = 0
         self.clients = []
-
-    def failed(self):
-        outcome = getattr(self, "_outcome", None)
-        result = getattr(outcome, "result", None)
-        if not result:
-            return 0
-        return len(result.failures) + len(result.errors)
-
-    def keep_artifacts(self):
-        dest = os.environ.get("SKYLIGHT_E2E_ARTIFACTS")
-        if not dest or (self.failed() == getattr(self, "failures_seen", 0) and not KEEP):
-            return
-        dest = os.path.join(dest, self.id().split(".", 1)[1])
-        shutil.rmtree(dest, ignore_errors=True)
-        shutil.copytree(self.tmp, dest, ignore=shutil.ignore_patterns("*.sock", "*.display",
-                                                                      "Xvfb_screen*", "*.db*",
-                                                                      "*key.pem"),
-                        ignore_dangling_symlinks=True)
-        print(f"artifacts in {dest}", file=sys.stderr)
 
     def connect(self, *args, user="alice", password=PASSWORD):
         c = Client(self.x, self.tmp, self.rdp.port, user, password, self.sec,
@@ -123,7 +102,7 @@ class RDP(unittest.TestCase):
                 got = client.capture()
                 stats = rdptest.compare(want, got, masks)
                 if stats[2] == 0 if exact else rdptest.close_enough(stats):
-                    if KEEP:
+                    if rdptest.KEEP:
                         self.shots += 1
                         rdptest.png_write(os.path.join(self.tmp, f"client-{self.shots}.png"),
                                           got)

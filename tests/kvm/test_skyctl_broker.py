@@ -5,7 +5,6 @@
 cluster init/issue; errors give the broker's message and a non-zero exit.
 Skips (77) without a usable /dev/kvm."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,12 +13,10 @@ import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-os.environ.setdefault("SKYLIGHT_REEXEC", "1")   # no browser: selenium not needed
-_spec = importlib.util.spec_from_file_location(
-    "e2e_test_broker", os.path.join(HERE, "..", "e2e", "test_broker.py"))
-tb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tb)
-rdptest = tb.rdptest
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import brokertest as tb  # noqa: E402
+import rdptest  # noqa: E402
+
 SKYCTL = os.environ["SKYCTL"]
 
 
