@@ -29,10 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "pki.h"
 #include "skyctl.h"
 
-#define REPLY_MAX (8u << 20)
 #define PASSWORD_MAX 256
 
 struct broker {
@@ -42,112 +42,60 @@ struct broker {
 	bool json;
 };
 
+/* A reply's bytes, for the .rdp download. */
 struct body {
 	char *data;
 	size_t len;
-	bool overflow;
 };
 
-static size_t on_body(char *p, size_t size, size_t n, void *data)
-{
-	struct body *b = data;
-	size_t len = size * n;
-	char *d;
-
-	if (b->len + len > REPLY_MAX) {
-		b->overflow = true;
-		return 0;
-	}
-	d = realloc(b->data, b->len + len + 1);
-	if (!d)
-		return 0;
-	memcpy(d + b->len, p, len);
-	b->len += len;
-	d[b->len] = 0;
-	b->data = d;
-	return len;
-}
-
 /*
- * One request.  *status is the HTTP status; *reply the body parsed as JSON
- * (NULL when it is not), *raw the body itself when raw is given.  Returns 0
- * or an exit status after a message.
+ * One request over cluster/http.h's client.  *status is the HTTP status;
+ * *reply the body parsed as JSON (NULL when it is not), *raw the body
+ * itself when raw is given.  Returns 0 or an exit status after a message.
  */
 static int call(struct broker *b, const char *method, const char *path,
 		struct json_object *req, long *status, struct json_object **reply, struct body *raw)
 {
-	struct curl_slist *hdrs = NULL;
-	struct body body = {};
-	char *url = NULL, *auth = NULL, err[CURL_ERROR_SIZE] = "";
-	const char *payload = NULL;
-	CURLcode rc;
-	CURL *c;
-	int r = EX_UNAVAILABLE;
+	const struct http_client_config cfg = {
+		.ca = b->ca, .bearer = b->token, .timeout_ms = 60000,
+	};
+	char *url = NULL;
+	int r;
 
 	*reply = NULL;
-	c = curl_easy_init();
-	if (!c || asprintf(&url, "%s%s", b->url, path) < 0) {
+	if (asprintf(&url, "%s%s", b->url, path) < 0) {
 		fprintf(stderr, "skyctl: out of memory\n");
-		curl_easy_cleanup(c);
 		return EX_OSERR;
 	}
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	if (b->token && asprintf(&auth, "Authorization: Bearer %s", b->token) >= 0)
-		hdrs = curl_slist_append(hdrs, auth);
-	if (req) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		payload = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-	} else if (strcmp(method, "GET")) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
-	if (b->ca)
-		curl_easy_setopt(c, CURLOPT_CAINFO, b->ca);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		fprintf(stderr, "skyctl: %s: %s\n", b->url,
-			body.overflow ? "reply too large" : *err ? err : curl_easy_strerror(rc));
-		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE)
-			fprintf(stderr, "skyctl: give the cluster CA with --ca PEM or $SKYLIGHT_CA\n");
-		goto out;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	if (body.data) {
-		struct json_tokener *tok = json_tokener_new();
-
-		if (tok) {
-			*reply = json_tokener_parse_ex(tok, body.data, (int)body.len);
-			if (json_tokener_get_error(tok) != json_tokener_success) {
-				json_object_put(*reply);
-				*reply = NULL;
-			}
-			json_tokener_free(tok);
-		}
-	}
 	if (raw) {
-		*raw = body;
-		body.data = NULL;
+		r = http_client_fetch(&cfg, method, url, req, status, &raw->data, &raw->len);
+		if (r == 0 && raw->data)
+			*reply = json_tokener_parse(raw->data);
+	} else {
+		r = http_client_request(&cfg, method, url, req, status, reply);
 	}
-	r = 0;
-out:
-	free(body.data);
 	free(url);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
+	switch (r) {
+	case 0:
+		return 0;
+	case -EPROTO:
+		fprintf(stderr, "skyctl: %s: TLS failed (certificate not trusted or not valid)\n",
+			b->url);
+		fprintf(stderr, "skyctl: give the cluster CA with --ca PEM or $SKYLIGHT_CA\n");
+		return EX_UNAVAILABLE;
+	case -EMSGSIZE:
+		fprintf(stderr, "skyctl: %s: reply too large\n", b->url);
+		return EX_PROTOCOL;
+	case -ECONNREFUSED:
+		fprintf(stderr, "skyctl: %s: cannot connect\n", b->url);
+		return EX_UNAVAILABLE;
+	case -ETIMEDOUT:
+		fprintf(stderr, "skyctl: %s: timed out\n", b->url);
+		return EX_UNAVAILABLE;
+	default:
+		fprintf(stderr, "skyctl: %s: %s\n", b->url, strerror(-r));
+		return EX_UNAVAILABLE;
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return r;
 }
 
 static const char *jstr(struct json_object *o, const char *key)
@@ -1213,7 +1161,6 @@ int broker_command(int argc, char **argv, bool json)
 	while (n && url[n - 1] == '/')
 		url[--n] = 0;
 	b.url = url;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!strcmp(cmd, "login")) {
 		r = cmd_login(&b, &a);
 	} else if (!strcmp(cmd, "logout")) {
@@ -1238,6 +1185,5 @@ int broker_command(int argc, char **argv, bool json)
 		free(b.token);
 	}
 	free(url);
-	curl_global_cleanup();
 	return r;
 }

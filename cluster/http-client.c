@@ -81,12 +81,13 @@ static int curl_errno(CURLcode c)
 	}
 }
 
-int http_client_request(const struct http_client_config *cfg, const char *method,
-			const char *url, struct json_object *body, long *status,
-			struct json_object **reply)
+/* One request; on 0, *status is set and buf holds the reply (the caller
+ * frees buf->data). */
+static int perform(const struct http_client_config *cfg, const char *method, const char *url,
+		   struct json_object *body, long *status, struct reply_buf *buf)
 {
-	struct reply_buf buf = { 0 };
 	struct curl_slist *hdrs = NULL;
+	char *auth = NULL;
 	const char *payload = NULL;
 	size_t payload_len = 0;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -95,8 +96,6 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 	long code = 0;
 	int r = 0;
 
-	if (reply)
-		*reply = NULL;
 	if (!cfg || !method || !url)
 		return -EINVAL;
 	pthread_once(&init_once, global_init);
@@ -119,6 +118,21 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 	/* No "Expect: 100-continue" round trip for small bodies. */
 	if (hdrs)
 		hdrs = curl_slist_append(hdrs, "Expect:");
+	if (hdrs && cfg->bearer) {
+		struct curl_slist *h;
+
+		if (asprintf(&auth, "Authorization: Bearer %s", cfg->bearer) < 0) {
+			auth = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		h = curl_slist_append(hdrs, auth);
+		if (!h) {
+			r = -ENOMEM;
+			goto out;
+		}
+		hdrs = h;
+	}
 	if (!hdrs) {
 		r = -ENOMEM;
 		goto out;
@@ -133,7 +147,7 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
 			 (long)(cfg->timeout_ms ? cfg->timeout_ms : DEFAULT_TIMEOUT_MS));
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, buf);
 	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)REPLY_MAX);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -158,7 +172,7 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 	}
 
 	c = curl_easy_perform(curl);
-	if (buf.overflow || c == CURLE_FILESIZE_EXCEEDED) {
+	if (buf->overflow || c == CURLE_FILESIZE_EXCEEDED) {
 		r = -EMSGSIZE;
 		goto out;
 	}
@@ -170,7 +184,43 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
 	if (status)
 		*status = code;
-	if (reply && buf.len) {
+out:
+	curl_slist_free_all(hdrs);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
+	curl_easy_cleanup(curl);
+	return r;
+}
+
+int http_client_fetch(const struct http_client_config *cfg, const char *method, const char *url,
+		      struct json_object *body, long *status, char **raw, size_t *raw_len)
+{
+	struct reply_buf buf = { 0 };
+	int r = perform(cfg, method, url, body, status, &buf);
+
+	if (r < 0) {
+		free(buf.data);
+		buf.data = NULL;
+		buf.len = 0;
+	}
+	*raw = buf.data;
+	*raw_len = buf.len;
+	return r;
+}
+
+int http_client_request(const struct http_client_config *cfg, const char *method,
+			const char *url, struct json_object *body, long *status,
+			struct json_object **reply)
+{
+	struct reply_buf buf = { 0 };
+	int r;
+
+	if (reply)
+		*reply = NULL;
+	r = perform(cfg, method, url, body, status, &buf);
+	if (r == 0 && reply && buf.len) {
 		struct json_tokener *tok = json_tokener_new();
 		struct json_object *obj = NULL;
 
@@ -191,8 +241,6 @@ int http_client_request(const struct http_client_config *cfg, const char *method
 		json_tokener_free(tok);
 	}
 out:
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
 	free(buf.data);
 	return r;
 }

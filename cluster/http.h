@@ -84,6 +84,7 @@ struct http_client_config {
 	const char *ca;          /* PEM CA bundle to verify the server; NULL = system */
 	const char *cert, *key;  /* client certificate for mutual TLS, or NULL */
 	unsigned timeout_ms;     /* whole request, default 10000 */
+	const char *bearer;      /* sent as "Authorization: Bearer ...", or NULL */
 };
 
 /*
@@ -98,3 +99,7 @@ struct http_client_config {
 int http_client_request(const struct http_client_config *cfg, const char *method,
 			const char *url, struct json_object *body, long *status,
 			struct json_object **reply);
+/* The same, handing back the reply's bytes as they came (malloc'd and
+ * NUL-terminated, *raw NULL when empty) instead of parsing them. */
+int http_client_fetch(const struct http_client_config *cfg, const char *method, const char *url,
+		      struct json_object *body, long *status, char **raw, size_t *raw_len);
