@@ -98,6 +98,34 @@ class Browser:
                         lambda: (self.d.find_elements(By.CSS_SELECTOR, sel) or [None])[0],
                         timeout, interval=0.2)
 
+    def attr(self, sel, name, timeout=30):
+        """The attribute of the first element matching sel, read in one script
+        call: the page re-renders its tables while it polls, so an element
+        found by css() may be replaced before a second call reads it."""
+        js = ("const e = document.querySelector(arguments[0]);"
+              "return e ? e.getAttribute(arguments[1]) : null;")
+        from selenium.common.exceptions import JavascriptException
+
+        def read():
+            try:
+                return self.d.execute_script(js, sel, name)
+            except JavascriptException:  # the page is reloading itself
+                return None
+        return wait_for(f"the element {sel}", read, timeout, interval=0.2)
+
+    def click(self, sel, timeout=30):
+        """Click the element matching sel, finding it again if the page
+        replaced it between the lookup and the click."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def once():
+            try:
+                self.css(sel, timeout).click()
+                return True
+            except StaleElementReferenceException:
+                return False
+        wait_for(f"a click on {sel}", once, timeout, interval=0.2)
+
     def all(self, sel):
         from selenium.webdriver.common.by import By
         return self.d.find_elements(By.CSS_SELECTOR, sel)
@@ -188,13 +216,14 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         row = f"tr[data-desktop='{desktop}']"
         b.css(row, timeout=30)
         wait_for(f"{desktop} Running in the page",
-                 lambda: b.css(row + " [data-state]").get_attribute("data-state") == "Running"
+                 lambda: b.attr(row + " [data-state]", "data-state") == "Running"
                  or (b.d.refresh() and False), 180, interval=2)
         b.shot("running")
         self.assertTrue(cost, "the request form shows a cost per day")
         # The description is shown as text, never as markup.
-        self.assertNotIn("<b>my</b>", b.css(row).get_attribute("innerHTML"))
-        b.css(row + " a[data-action='connect']").click()
+        self.assertNotIn("<b>my</b>", b.d.execute_script(
+            "return document.querySelector(arguments[0]).innerHTML;", row))
+        b.click(row + " a[data-action='connect']")
 
         def downloaded():
             files = [f for f in os.listdir(b.downloads) if f.endswith(".rdp")]
@@ -332,8 +361,7 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         self.browser = b = Browser(self.tmp)
         self.web_login(b, "admin", self.broker.logins["admin"])
         b.d.get(self.broker.url + "/admin")
-        self.assertEqual(b.css("tr[data-host='host1'] [data-health]")
-                         .get_attribute("data-health"), "ok")
+        self.assertEqual(b.attr("tr[data-host='host1'] [data-health]", "data-health"), "ok")
         self.assertTrue(b.all("tr[data-job]"), "the console lists the provisioning job")
         b.shot("admin-ok")
         pids = self.broker.hostd_pids()
@@ -349,8 +377,8 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         took = time.monotonic() - killed
         self.assertEqual(api.desktop("demo-desktop")["state"], "HostNotResponding")
         b.d.get(self.broker.url + "/admin")
-        self.assertEqual(b.css("tr[data-host='host1'] [data-health]")
-                         .get_attribute("data-health"), "not_responding")
+        self.assertEqual(b.attr("tr[data-host='host1'] [data-health]", "data-health"),
+                         "not_responding")
         b.shot("admin-dead")
         print(f"host1 not_responding {took:.1f} s after skyhostd was killed")
 
