@@ -27,7 +27,9 @@
  *   desktops        form#request: select#pool (option[value=POOL] with
  *                   data-memory, data-cpus, data-expiry, data-gb-day,
  *                   data-cpu-day, data-kind, data-template,
- *                   data-description), #pool-info, #desktop-name,
+ *                   data-description), #pool-info, #desktop-name
+ *                   (its .field hidden and not required for a pooled
+ *                   pool, whose desktops the broker names),
  *                   #description, #memory, #cpus, #expiry, #admins,
  *                   #request-submit, output#cost; #no-pools when there is
  *                   no pool (no form then)
@@ -56,9 +58,11 @@
  *                   #pool-cancel
  *                   section#users table#users-table: tr[data-user=NAME],
  *                   select[data-action="role"][data-user],
+ *                   td[data-source=local|pam],
  *                   button[data-action="delete-user"][data-user];
  *                   form#user-create: #user-name, #user-email,
- *                   #user-password, #user-role, #user-submit
+ *                   #user-source (only when PAM is on), #user-password,
+ *                   #user-role, #user-submit
  *                   section#jobs table#jobs-table: tr[data-job=ID][data-state],
  *                   td[data-state] with .badge, progress,
  *                   [data-field="message"], [data-field="finished"]
@@ -918,6 +922,7 @@ static void request_form(struct buf *b, struct json_object *pools)
 	struct json_object *first = NULL;
 	double mem = NAN, cpus = NAN, gb = NAN, cpu = NAN, d;
 	int64_t expiry = 0;
+	bool pooled;
 
 	for (i = 0; i < n && shown < ROWS_MAX; i++) {
 		struct json_object *p = jrow(pools, i);
@@ -983,10 +988,14 @@ static void request_form(struct buf *b, struct json_object *pools)
 
 	put(b, "</select>\n<p class=\"hint\" id=\"pool-info\">");
 	put_attr(b, first, "description");
-	put(b, "</p></div>\n"
-	       "<div class=\"field\"><label for=\"desktop-name\">Name</label>"
-	       "<input id=\"desktop-name\" name=\"name\" required " NAME_ATTRS "></div>\n"
-	       "<div class=\"field\"><label for=\"memory\">Memory (MiB)</label>"
+	/* A pooled pool's desktops are interchangeable and named by the broker:
+	 * no name to give (app.js toggles this as the pool changes). */
+	pooled = jstr(first, "kind") && !strcmp(jstr(first, "kind"), "pooled");
+	putf(b, "</p></div>\n"
+		"<div class=\"field\"%s><label for=\"desktop-name\">Name</label>"
+		"<input id=\"desktop-name\" name=\"name\"%s " NAME_ATTRS "></div>\n",
+		pooled ? " hidden" : "", pooled ? "" : " required");
+	put(b, "<div class=\"field\"><label for=\"memory\">Memory (MiB)</label>"
 	       "<input id=\"memory\" name=\"memory_mb\" type=\"number\" required min=\"128\" "
 	       "max=\"4194304\" step=\"1\" inputmode=\"numeric\" value=\"");
 	if (isfinite(mem))
@@ -1265,9 +1274,20 @@ static void pools_section(struct buf *b, struct json_object *pools)
 
 static const char *const roles[] = { "user", "delegated_admin", "admin" };
 
+static const char *source_label(const char *source)
+{
+	if (!strcmp(source, "local"))
+		return "Password";
+	if (!strcmp(source, "pam"))
+		return "PAM";
+	return source;
+}
+
 static void users_section(struct buf *b, const struct web_viewer *v, struct json_object *users)
 {
-	static const char *const cols[] = { "Name", "Role", "Email", "Created", "Actions", NULL };
+	static const char *const cols[] = {
+		"Name", "Role", "Sign-in", "Email", "Created", "Actions", NULL,
+	};
 	size_t i, j, n = jlen(users), shown = 0;
 
 	section_begin(b, "users", "Users");
@@ -1306,7 +1326,14 @@ static void users_section(struct buf *b, const struct web_viewer *v, struct json
 				put(b, "\u2014");
 			put(b, "</option>");
 		}
-		put(b, "</select></td>\n<td data-label=\"Email\">");
+		put(b, "</select></td>\n<td data-label=\"Sign-in\" data-source=\"");
+		put_attr(b, u, "source");
+		put(b, "\">");
+		if (jstr(u, "source"))
+			put_esc(b, source_label(jstr(u, "source")));
+		else
+			put_text(b, u, "source");
+		put(b, "</td>\n<td data-label=\"Email\">");
 		put_text(b, u, "email");
 		put(b, "</td>\n<td data-label=\"Created\">");
 		put_time(b, u, "created");
@@ -1328,6 +1355,11 @@ static void users_section(struct buf *b, const struct web_viewer *v, struct json
 	      "autocomplete=\"off\" " NAME_ATTRS ">");
 	field(b, "user-email", "Email (optional)", "<input id=\"user-email\" name=\"email\" "
 	      "type=\"email\" maxlength=\"254\" autocomplete=\"off\">");
+	/* PAM users have no password here: PAM checks it (docs/broker.md). */
+	if (v && v->pam)
+		field(b, "user-source", "Sign-in", "<select id=\"user-source\" name=\"source\">"
+		      "<option value=\"local\">Password kept by the broker</option>"
+		      "<option value=\"pam\">PAM (the host's accounts)</option></select>");
 	field(b, "user-password", "Password", "<input id=\"user-password\" name=\"password\" "
 	      "type=\"password\" required minlength=\"8\" maxlength=\"256\" "
 	      "autocomplete=\"new-password\">");

@@ -18,6 +18,7 @@ struct web_viewer {
 	const char *name;   /* the logged-in user */
 	const char *role;   /* "user" | "delegated_admin" | "admin" */
 	const char *csrf;   /* the session's CSRF token */
+	bool pam;           /* the broker also signs users in with PAM */
 };
 
 /* Each returns a malloc'd NUL-terminated HTML document, NULL on ENOMEM.

@@ -84,7 +84,8 @@ static struct http_response *static_file(const char *path)
 static struct http_response *desktops_page(struct broker *b, const struct db_user *u,
 					   const struct db_session *s)
 {
-	struct web_viewer v = { .name = u->name, .role = user_role_name(u->role), .csrf = s->csrf };
+	struct web_viewer v = { .name = u->name, .role = user_role_name(u->role), .csrf = s->csrf,
+				.pam = b->cfg.pam.service != NULL };
 	struct json_object *pools = api_pools_json(b), *desktops = api_desktops_json(b, u, false);
 	char *html = NULL;
 
@@ -98,7 +99,8 @@ static struct http_response *desktops_page(struct broker *b, const struct db_use
 static struct http_response *admin_page(struct broker *b, const struct db_user *u,
 					const struct db_session *s)
 {
-	struct web_viewer v = { .name = u->name, .role = user_role_name(u->role), .csrf = s->csrf };
+	struct web_viewer v = { .name = u->name, .role = user_role_name(u->role), .csrf = s->csrf,
+				.pam = b->cfg.pam.service != NULL };
 	struct json_object *hosts = api_hosts_json(b), *desktops = api_desktops_json(b, u, true);
 	struct json_object *pools = api_pools_json(b), *users = api_users_json(b);
 	struct json_object *jobs = api_jobs_json(b, u, ADMIN_JOBS);

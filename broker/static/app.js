@@ -222,6 +222,11 @@
 			$('#memory').value = o.dataset.memory || '';
 			$('#cpus').value = o.dataset.cpus || '';
 			$('#expiry').value = o.dataset.expiry || '0';
+			// A pooled pool hands out one of its desktops, named by the broker.
+			const name = $('#desktop-name');
+			const pooled = o.dataset.kind === 'pooled';
+			name.required = !pooled;
+			name.closest('.field').hidden = pooled;
 			const info = $('#pool-info');
 			if (info)
 				info.textContent = o.dataset.description || '';
@@ -236,13 +241,15 @@
 			showError('');
 			if (!f.reportValidity())
 				return;
+			const pooled = opt().dataset.kind === 'pooled';
 			const body = {
 				pool: pool.value,
-				name: val('#desktop-name'),
 				memory_mb: num('#memory'),
 				cpus: num('#cpus'),
 				expiry_days: num('#expiry'),
 			};
+			if (!pooled)
+				body.name = val('#desktop-name');
 			if (val('#description'))
 				body.description = $('#description').value;
 			const admins = val('#admins').split(/[\s,]+/).filter((s) => s.length);
@@ -251,8 +258,8 @@
 			const btn = $('#request-submit');
 			setBusy(btn, true);
 			try {
-				await api('POST', '/api/v1/desktops', body);
-				showStatus('Desktop ' + body.name + ' requested.');
+				const r = await api('POST', '/api/v1/desktops', body);
+				showStatus('Desktop ' + r.desktop.name + (pooled ? ' is yours.' : ' requested.'));
 				location.reload();
 			} catch (e) {
 				fail(e);
@@ -345,16 +352,31 @@
 		const f = $('#user-create');
 		if (!f)
 			return;
+		const source = $('#user-source');
+		if (source) {
+			source.addEventListener('change', () => {
+				const pw = $('#user-password');
+				const pam = source.value === 'pam';
+				pw.required = !pam;
+				pw.disabled = pam;
+				pw.closest('.field').hidden = pam;
+			});
+		}
 		f.addEventListener('submit', async (ev) => {
 			ev.preventDefault();
 			showError('');
 			if (!f.reportValidity())
 				return;
+			const source = $('#user-source');
 			const body = {
 				name: val('#user-name'),
-				password: $('#user-password').value,
 				role: $('#user-role').value,
 			};
+			// PAM users' passwords are PAM's: the broker keeps none.
+			if (source && source.value === 'pam')
+				body.source = 'pam';
+			else
+				body.password = $('#user-password').value;
 			if (val('#user-email'))
 				body.email = val('#user-email');
 			const btn = $('#user-submit');

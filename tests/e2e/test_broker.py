@@ -390,6 +390,49 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         wait_for("the logged-in page", lambda: "/desktops" in b.d.current_url or
                  "/admin" in b.d.current_url, 30)
 
+    # --- the console's user form, a pooled pool in the request form ---------
+
+    def test_console_user_pooled_request(self):
+        """An admin creates a user in the console; that user asks a pooled
+        pool for a desktop in the browser and gets one the broker named."""
+        api = API(self.broker)
+        api.login("admin", self.broker.logins["admin"])
+        api.ok("POST", "/api/v1/pools", {"name": "lab", "template": "desktop", "kind": "pooled",
+                                         "memory_mb": 128, "cpus": 1, "max_desktops": 2})
+        self.browser = b = Browser(self.tmp)
+        self.web_login(b, "admin", self.broker.logins["admin"])
+        b.d.get(self.broker.url + "/admin")
+        # Without --pam there is no sign-in choice: every user has a password.
+        self.assertEqual(b.all("#user-source"), [])
+        b.type("#user-name", "dave")
+        b.type("#user-password", PASSWORD)
+        from selenium.webdriver.support.ui import Select
+        Select(b.css("#user-role")).select_by_value("user")
+        b.click("#user-submit")
+        wait_for("dave in the users table",
+                 lambda: b.attr("tr[data-user='dave'] [data-source]", "data-source"), 30)
+        self.assertEqual(b.attr("tr[data-user='dave'] [data-source]", "data-source"), "local")
+        b.shot("console-user")
+        self.assertEqual(b.console_errors(), [])
+        b.click("#logout")
+        wait_for("the login page", lambda: b.d.current_url.rstrip("/") == self.broker.url, 30)
+
+        self.web_login(b, "dave", PASSWORD)
+        b.d.get(self.broker.url + "/desktops")
+        name = b.css("#desktop-name")
+        self.assertTrue(name.is_displayed(), "the first pool (demo) is personal")
+        Select(b.css("select#pool")).select_by_value("lab")
+        wait_for("the name field hidden for a pooled pool", lambda: not name.is_displayed(), 10)
+        b.shot("request-pooled")
+        b.click("#request-submit")
+        row = "tr[data-desktop^='lab-']"
+        wait_for("the pooled desktop in the page", lambda: b.attr(row, "data-desktop"), 30)
+        got = b.attr(row, "data-desktop")
+        self.assertEqual(got, "lab-1")
+        self.assertEqual(b.console_errors(), [])
+        d = api.desktop("lab-1")
+        self.assertEqual((d["pool"], d["owner"]), ("lab", "dave"))
+
     # --- bad input -----------------------------------------------------------
 
     def test_bad_input(self):

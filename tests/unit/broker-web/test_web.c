@@ -579,6 +579,9 @@ static void test_desktops(void **state)
 	assert_has(h, "inputmode=\"numeric\" value=\"2\"");
 	assert_has(h, "value=\"30\" aria-describedby=\"expiry-hint\"");
 	assert_has(h, "id=\"pool-info\">Windows 11 office desktop</p>");
+	/* a personal first pool: the desktop's name is asked for */
+	assert_has(h, "<div class=\"field\"><label for=\"desktop-name\">Name</label>"
+		      "<input id=\"desktop-name\" name=\"name\" required ");
 	snprintf(expect, sizeof(expect), "aria-live=\"polite\">%.2f</output>",
 		 4096 / 1024.0 * 0.5 + 2 * 1.25);
 	assert_has(h, expect);
@@ -698,6 +701,24 @@ static void test_desktop_badges(void **state)
 		free(h);
 		json_object_put(list);
 	}
+}
+
+/* A pooled first pool: the broker names the desktop it hands out. */
+static void test_desktops_pooled_first(void **state)
+{
+	struct json_object *pools = parse("[{\"name\":\"lab\",\"kind\":\"pooled\","
+					  "\"memory_mb\":2048,\"cpus\":1},"
+					  "{\"name\":\"win11\",\"kind\":\"personal\"}]");
+	char *h = web_page_desktops(&alice, pools, NULL);
+
+	assert_non_null(h);
+	check_html(h);
+	assert_has(h, "<div class=\"field\" hidden><label for=\"desktop-name\">Name</label>"
+		      "<input id=\"desktop-name\" name=\"name\" maxlength=\"64\"");
+	assert_has(h, "data-kind=\"pooled\"");
+	assert_has(h, "data-kind=\"personal\"");
+	free(h);
+	json_object_put(pools);
 }
 
 static void test_desktops_empty(void **state)
@@ -957,8 +978,8 @@ static const char hosts_json[] =
 
 static const char users_json[] =
 	"[{\"name\":\"root\",\"role\":\"admin\",\"email\":\"root@example.org\","
-	"\"created\":\"2025-12-01T00:00:00Z\"},"
-	"{\"name\":\"alice\",\"role\":\"user\",\"email\":null,"
+	"\"created\":\"2025-12-01T00:00:00Z\",\"source\":\"local\"},"
+	"{\"name\":\"alice\",\"role\":\"user\",\"email\":null,\"source\":\"pam\","
 	"\"created\":\"2026-01-01T00:00:00Z\"},"
 	"{\"name\":\"bob\",\"role\":\"delegated_admin\"},{\"name\":\"eve\",\"role\":\"pirate\"}]";
 
@@ -1059,13 +1080,18 @@ static void test_admin(void **state)
 	assert_has(r, "data-action=\"delete-user\" data-user=\"root\" disabled>");
 	assert_has(r, "root@example.org");
 	free(r);
+	r = row(h, "<tr data-user=\"root\"");
+	assert_has(r, "<td data-label=\"Sign-in\" data-source=\"local\">Password</td>");
+	free(r);
 	r = row(h, "<tr data-user=\"alice\"");
+	assert_has(r, "<td data-label=\"Sign-in\" data-source=\"pam\">PAM</td>");
 	assert_has(r, "<option value=\"user\" selected>User</option>");
 	assert_has(r, "data-action=\"delete-user\" data-user=\"alice\">");
 	assert_has(r, "<td data-label=\"Email\"><span class=\"none\">" DASH);
 	free(r);
 	r = row(h, "<tr data-user=\"bob\"");
 	assert_has(r, "<option value=\"delegated_admin\" selected>Delegated admin</option>");
+	assert_has(r, "<td data-label=\"Sign-in\" data-source=\"\"><span class=\"none\">" DASH);
 	assert_has(r, "<td data-label=\"Created\"><span class=\"none\">" DASH);
 	free(r);
 	r = row(h, "<tr data-user=\"eve\"");
@@ -1077,6 +1103,19 @@ static void test_admin(void **state)
 		     "<button id=\"user-submit\"", NULL };
 	     *s; s++)
 		assert_has(h, *s);
+	/* without PAM, every user the console creates has a password */
+	assert_lacks(h, "user-source");
+	free(h);
+	{
+		const struct web_viewer root_pam = { "root", "admin", "tok-adm", .pam = true };
+
+		h = web_page_admin(&root_pam, hosts, desks, pools, users, jobs);
+		assert_non_null(h);
+		check_html(h);
+		assert_has(h, "<select id=\"user-source\" name=\"source\">"
+			      "<option value=\"local\">Password kept by the broker</option>"
+			      "<option value=\"pam\">PAM (the host's accounts)</option></select>");
+	}
 
 	/* jobs */
 	r = row(h, "<tr data-job=\"17\"");
@@ -1276,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_error_page),
 		cmocka_unit_test(test_desktops),
 		cmocka_unit_test(test_desktop_badges),
+		cmocka_unit_test(test_desktops_pooled_first),
 		cmocka_unit_test(test_desktops_empty),
 		cmocka_unit_test(test_desktops_odd),
 		cmocka_unit_test(test_hostile),
