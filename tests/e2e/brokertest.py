@@ -25,7 +25,9 @@ HOST_ADDR = "127.0.0.2"
 class Broker:
     """skybroker --embedded in a temporary state directory, on free ports."""
 
-    def __init__(self, tmp, heartbeat=1, fast_hash=True):
+    def __init__(self, tmp, heartbeat=1, fast_hash=True, extra=(), lsan_supp="lsan-frontdoor.supp"):
+        """extra: more skybroker options; lsan_supp: the LeakSanitizer
+        suppressions for a sanitizer build, relative to tests/e2e."""
         self.tmp = tmp
         self.state = os.path.join(tmp, "state")
         ports = set()
@@ -40,9 +42,9 @@ class Broker:
              "--host-listen", f"{HOST_ADDR}:{self.host_api_port}",
              "--heartbeat-interval", str(heartbeat),
              "--skyhostd", SKYHOSTD, "--skyvm", rdptest.SKYVM, "--skyrdp", rdptest.SKYRDP,
-             "--guest", rdptest.GUEST],
+             "--guest", rdptest.GUEST, *extra],
             os.path.join(tmp, "skybroker.log"),
-            env=self.env(fast_hash))
+            env=self.env(fast_hash, lsan_supp))
         m = wait_for("skybroker's READY line", self._ready, 120, interval=0.2)
         self.url = f"https://127.0.0.1:{self.web_port}"
         self.ca = os.path.join(self.state, "pki", "ca.crt")
@@ -52,10 +54,11 @@ class Broker:
         self.ready = m
 
     @staticmethod
-    def env(fast_hash):
+    def env(fast_hash, lsan_supp="lsan-frontdoor.supp"):
         """For a sanitizer build: FreeRDP 2.11 leaks a few KiB per TLS
-        connection of the front door (lsan-frontdoor.supp)."""
-        supp = os.path.join(HERE, "lsan-frontdoor.supp")
+        connection of the front door (lsan-frontdoor.supp); with --pam, Linux-PAM
+        leaks inside itself too (../kvm/lsan-external.supp has both)."""
+        supp = os.path.join(HERE, lsan_supp)
         env = dict(os.environ, SKYLIGHT_LOG="info")
         if fast_hash:
             env["SKYLIGHT_SCRYPT_N"] = "1024"

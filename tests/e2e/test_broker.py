@@ -169,7 +169,11 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
             sys.exit(rdptest.SKIP)
         self.tmp = rdptest.temp_dir()
         self.failures_seen = self.failed()
-        self.broker = Broker(self.tmp)
+        if self._testMethodName == "test_console_pam_user":
+            self.broker = Broker(self.tmp, extra=self.pam_service(),
+                                 lsan_supp="../kvm/lsan-external.supp")
+        else:
+            self.broker = Broker(self.tmp)
         self.browser = None
         self.x = None
 
@@ -432,6 +436,56 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         self.assertEqual(b.console_errors(), [])
         d = api.desktop("lab-1")
         self.assertEqual((d["pool"], d["owner"]), ("lab", "dave"))
+
+    PAM_ACCOUNTS = {"erin": "erins pam password"}
+
+    def pam_service(self):
+        """A PAM service "skytest" in a folder of its own (pam_start_confdir,
+        no root needed): pam_exec hands the password, NUL-terminated, to a
+        checker that knows PAM_ACCOUNTS.  Returns skybroker's options."""
+        confdir = os.path.join(self.tmp, "pam.d")
+        os.makedirs(confdir)
+        checker = os.path.join(self.tmp, "pam-checker")
+        with open(checker, "w") as f:
+            f.write(f"#!{sys.executable}\nimport os, sys\n"
+                    "pw = sys.stdin.buffer.read().rstrip(b'\\0').decode('utf-8', 'replace')\n"
+                    f"sys.exit(0 if {self.PAM_ACCOUNTS!r}.get(os.environ.get('PAM_USER')) == pw "
+                    "else 1)\n")
+        os.chmod(checker, 0o700)
+        with open(os.path.join(confdir, "skytest"), "w") as f:
+            f.write(f"auth required pam_exec.so expose_authtok quiet {checker}\n"
+                    "account required pam_permit.so\n")
+        return ["--pam", "skytest", "--pam-confdir", confdir]
+
+    def test_console_pam_user(self):
+        """With --pam, an admin adds a PAM user in the console (no password
+        asked); that user then logs in to the web pages with PAM's password."""
+        self.browser = b = Browser(self.tmp)
+        self.web_login(b, "admin", self.broker.logins["admin"])
+        b.d.get(self.broker.url + "/admin")
+        from selenium.webdriver.support.ui import Select
+        password = b.css("#user-password")
+        self.assertTrue(password.is_displayed())
+        b.type("#user-name", "erin")
+        Select(b.css("#user-source")).select_by_value("pam")
+        wait_for("the password field hidden for a PAM user",
+                 lambda: not password.is_displayed(), 10)
+        Select(b.css("#user-role")).select_by_value("delegated_admin")
+        b.shot("console-pam-user")
+        b.click("#user-submit")
+        wait_for("erin in the users table",
+                 lambda: b.attr("tr[data-user='erin'] [data-source]", "data-source"), 30)
+        self.assertEqual(b.attr("tr[data-user='erin'] [data-source]", "data-source"), "pam")
+        self.assertEqual(b.console_errors(), [])
+        b.click("#logout")
+        wait_for("the login page", lambda: b.d.current_url.rstrip("/") == self.broker.url, 30)
+
+        self.web_login(b, "erin", self.PAM_ACCOUNTS["erin"])
+        self.assertEqual(b.css("#viewer-role").text, "Delegated admin")
+        api = API(self.broker)
+        api.login("admin", self.broker.logins["admin"])
+        u = api.ok("GET", "/api/v1/users/erin")
+        self.assertEqual((u["source"], u["role"]), ("pam", "delegated_admin"))
 
     # --- bad input -----------------------------------------------------------
 
