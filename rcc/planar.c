@@ -11,6 +11,9 @@
  * than its raw planes is written raw (format header without RLE, planes,
  * one pad byte), here.  The tiles of one encode lie back to back in one
  * buffer.
+ *
+ * At 15, 16 or 24 bpp the tiles go through our interleaved RLE encoder
+ * (interleaved.c), or as bare pixels where the RLE would be bigger.
  */
 /* Before FreeRDP's headers: theirs define MIN/MAX only if still unset. */
 #include "util.h"
@@ -27,6 +30,7 @@
 
 struct rcc_planar {
 	BITMAP_PLANAR_CONTEXT *ctx;
+	uint32_t bpp; /* 32 (planar), or 24/16/15 for interleaved RLE */
 	uint32_t width, height, tile;
 	bool top_down, alpha, pad4;
 	uint8_t *scratch;	 /* tile x tile BGRX */
@@ -49,6 +53,16 @@ size_t rcc_planar_max_size(uint32_t coded_w, uint32_t h, bool alpha)
 	return 2 + (size_t)coded_w * h * (alpha ? 4 : 3);
 }
 
+static uint32_t interleaved_bytes_pp(uint32_t bpp)
+{
+	return bpp == 24 ? 3 : 2;
+}
+
+size_t rcc_interleaved_max_size(uint32_t coded_w, uint32_t h, uint32_t bpp)
+{
+	return (size_t)coded_w * h * interleaved_bytes_pp(bpp);
+}
+
 uint32_t rcc_planar_tile(const struct rcc_planar *p)
 {
 	return p->tile;
@@ -61,21 +75,31 @@ int rcc_planar_new(const struct rcc_planar_config *cfg, struct rcc_planar **ret)
 	DWORD flags;
 	int r;
 
+	uint32_t bpp = cfg->bpp ? cfg->bpp : 32;
+
 	if (!size_ok(cfg->width, cfg->height) || tile < 4 || tile > RCC_PLANAR_TILE_MAX ||
 	    tile % 4)
+		return -EINVAL;
+	if (bpp != 32 && bpp != 24 && bpp != 16 && bpp != 15)
+		return -EINVAL;
+	/* Interleaved RLE exists only in bitmap updates: bottom-up, widths of 4. */
+	if (bpp != 32 && (cfg->top_down || !cfg->pad4))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->tile = tile;
+	p->bpp = bpp;
 	p->top_down = cfg->top_down;
 	p->alpha = cfg->alpha;
 	p->pad4 = cfg->pad4;
-	/* RGB (colour loss level 0: lossless), RLE, no alpha plane unless asked. */
-	flags = PLANAR_FORMAT_HEADER_RLE | (cfg->alpha ? 0 : PLANAR_FORMAT_HEADER_NA);
-	p->ctx = freerdp_bitmap_planar_context_new(flags, tile, tile);
+	if (bpp == 32) {
+		/* RGB (colour loss level 0: lossless), RLE, no alpha plane unless asked. */
+		flags = PLANAR_FORMAT_HEADER_RLE | (cfg->alpha ? 0 : PLANAR_FORMAT_HEADER_NA);
+		p->ctx = freerdp_bitmap_planar_context_new(flags, tile, tile);
+	}
 	p->scratch = malloc((size_t)tile * tile * 4);
-	if (!p->ctx || !p->scratch) {
+	if ((bpp == 32 && !p->ctx) || !p->scratch) {
 		rcc_planar_free(p);
 		return -ENOMEM;
 	}
@@ -228,14 +252,29 @@ static bool rle_complete(const uint8_t *d, size_t len, uint32_t cw, uint32_t h, 
 	return used == len;
 }
 
+/* Interleaved RLE into dst, else the bare pixels when the RLE would be
+ * bigger.  Returns the length and sets *uncompressed. */
+static size_t interleave(struct rcc_planar *p, uint32_t cw, uint32_t h, uint8_t *dst,
+			 bool *uncompressed)
+{
+	size_t raw = rcc_interleaved_max_size(cw, h, p->bpp);
+	size_t len = rcc_interleaved_encode(p->scratch, (size_t)cw * 4, cw, h, p->bpp, dst, raw);
+
+	*uncompressed = !len;
+	return len ? len : rcc_interleaved_pixels(p->scratch, (size_t)cw * 4, cw, h, p->bpp, dst,
+						  raw);
+}
+
 static int encode_tile(struct rcc_planar *p, const struct rcc_surface *s, uint32_t x, uint32_t y,
 		       uint32_t w, uint32_t h)
 {
 	uint32_t cw = p->pad4 ? ALIGN_UP(w, 4u) : w;
 	size_t raw = rcc_planar_max_size(cw, h, p->alpha);
 	/* FreeRDP writes its RLE planes unchecked; it bounds them by 4 bytes a pixel. */
-	size_t room = MAX(raw, 2 + (size_t)cw * h * 4);
+	size_t room = p->bpp != 32 ? rcc_interleaved_max_size(cw, h, p->bpp)
+				   : MAX(raw, 2 + (size_t)cw * h * 4);
 	struct rcc_planar_tile *t;
+	bool uncompressed = false;
 	UINT32 len = 0;
 	uint8_t *dst;
 	int r;
@@ -248,14 +287,16 @@ static int encode_tile(struct rcc_planar *p, const struct rcc_surface *s, uint32
 		return r;
 	fill_scratch(p, s, x, y, w, h, cw);
 	dst = p->out + p->out_len;
-	if (!freerdp_bitmap_compress_planar(p->ctx, p->scratch, PIXEL_FORMAT_BGRX32, cw, h, cw * 4,
-					    dst, &len) ||
-	    len > raw || !rle_complete(dst, len, cw, h, p->alpha ? 4 : 3))
+	if (p->bpp != 32)
+		len = (UINT32)interleave(p, cw, h, dst, &uncompressed);
+	else if (!freerdp_bitmap_compress_planar(p->ctx, p->scratch, PIXEL_FORMAT_BGRX32, cw, h,
+						 cw * 4, dst, &len) ||
+		 len > raw || !rle_complete(dst, len, cw, h, p->alpha ? 4 : 3))
 		len = (UINT32)write_raw(p, cw, h, dst);
 	t = &p->tiles[p->ntiles++];
 	/* data is set once the buffer stops moving. */
 	*t = (struct rcc_planar_tile){ .x = x, .y = y, .w = w, .h = h, .coded_w = cw,
-				       .data = NULL, .len = len };
+				       .data = NULL, .len = len, .uncompressed = uncompressed };
 	p->out_len += len;
 	return 0;
 }

@@ -164,6 +164,11 @@ int rcc_rfx_encode(struct rcc_rfx *x, const struct rcc_surface *s, const struct 
  * FreeRDP's encoder; a tile whose RLE would be larger than its raw planes
  * (noise) goes raw.  Two users: Bitmap Updates (TS_BITMAP_DATA, rows
  * bottom-up) and RDPGFX_CODECID_PLANAR (rows top-down).
+ *
+ * Sessions of 15, 16 or 24 bpp take interleaved RLE instead (MS-RDPBCGR
+ * 2.2.9.1.1.3.1.2.4, the RDP 4.0/5.0 bitmap compression; our encoder,
+ * interleaved.c), in bitmap updates only; a tile whose RLE would be larger
+ * than its pixels goes uncompressed.
  */
 
 /* Tiles are at most this big: TS_CD_HEADER's cbUncompressedSize is 16-bit
@@ -177,14 +182,19 @@ struct rcc_planar_config {
 	bool top_down;          /* rows top-down (RDPGFX); else bottom-up (bitmap updates) */
 	bool alpha;             /* an alpha plane (0xFF): clients without DRAW_ALLOW_SKIP_ALPHA */
 	bool pad4;              /* code widths rounded up to 4, the last column repeated */
+	uint32_t bpp;           /* 0 or 32: planar; 24, 16, 15: interleaved RLE, which
+				 * needs !top_down and pad4 */
 };
 
 /* One encoded tile: it covers x, y, w, h of the surface; coded_w is w, or
- * w rounded up to 4 with pad4 (the client draws only w of them). */
+ * w rounded up to 4 with pad4 (the client draws only w of them).  With
+ * interleaved RLE, uncompressed says data is the tile's bare pixels in the
+ * session's bpp (rows bottom-up; BGR24, RGB16 or RGB15, little-endian). */
 struct rcc_planar_tile {
 	uint32_t x, y, w, h, coded_w;
 	const uint8_t *data;
 	size_t len;
+	bool uncompressed;
 };
 
 struct rcc_planar;
@@ -197,6 +207,20 @@ int rcc_planar_reset(struct rcc_planar *p, uint32_t width, uint32_t height);
 uint32_t rcc_planar_tile(const struct rcc_planar *p);
 /* The most bytes a tile coded coded_w x h can take (its raw planes). */
 size_t rcc_planar_max_size(uint32_t coded_w, uint32_t h, bool alpha);
+/* The same for interleaved RLE at bpp 15, 16 or 24 (its bare pixels). */
+size_t rcc_interleaved_max_size(uint32_t coded_w, uint32_t h, uint32_t bpp);
+/*
+ * A w x h BGRX picture (rows top-down, stride bytes apart; the X bytes are
+ * ignored) at bpp 15, 16 or 24, as TS_BITMAP_DATA carries it: rows
+ * bottom-up, pixels truncated to the depth (little-endian RGB 5:5:5, 5:6:5,
+ * or B, G, R bytes).  _encode writes interleaved RLE, _pixels the bare
+ * pixels.  Both write at most cap bytes to dst and return the length, or 0
+ * when it would not fit (or for no pixels, a bad bpp, over 65535 pixels).
+ */
+size_t rcc_interleaved_encode(const uint8_t *bgrx, size_t stride, uint32_t w, uint32_t h,
+			      uint32_t bpp, uint8_t *dst, size_t cap);
+size_t rcc_interleaved_pixels(const uint8_t *bgrx, size_t stride, uint32_t w, uint32_t h,
+			      uint32_t bpp, uint8_t *dst, size_t cap);
 /*
  * Encode rects of s (clipped to the surface) as tiles: each rectangle is cut
  * on the grid of tile x tile cells from the surface origin, so tiles of

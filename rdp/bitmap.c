@@ -7,7 +7,10 @@
  * capabilities.c then turns RemoteFX off).
  *
  * The tiles rcc's damage tracker confirms changed are encoded with RDP 6.0
- * bitmap compression (32 bpp, MS-RDPEGDI 2.2.2.5.1) and packed into fast-path
+ * bitmap compression (32 bpp, MS-RDPEGDI 2.2.2.5.1), or with interleaved RLE
+ * in 15, 16 and 24 bpp sessions (MS-RDPBCGR 2.2.9.1.1.3.1.2.4: what
+ * xfreerdp asks for without codecs unless given /bpp:32, and mstsc at
+ * "High Color"), and packed into fast-path
  * bitmap updates no larger than the client's MultifragMaxRequestSize:
  * FreeRDP refuses a bigger one (fastpath_send_update_pdu) and cuts the rest
  * into fast-path fragments.  A client that acknowledges frames gets each
@@ -43,15 +46,19 @@ static size_t rect_overhead(const rdpSettings *st)
 	return RECT_HEADER + (st->NoBitmapCompressionHeader ? 0 : CD_HEADER);
 }
 
-/* The largest tile whose worst case (raw planes) fits one update: 64 for
- * any limit FreeRDP lets a client have (at least 16256 bytes,
- * FASTPATH_FRAGMENT_SAFE_SIZE), smaller only for an alpha plane under a
- * tiny limit.  0: not even 8x8 fits. */
-static uint32_t choose_tile(size_t limit, size_t overhead, bool alpha)
+/* The largest tile whose worst case (raw planes, or bare pixels) fits one
+ * update: 64 for any limit FreeRDP lets a client have (at least 16256
+ * bytes, FASTPATH_FRAGMENT_SAFE_SIZE), smaller only for an alpha plane
+ * under a tiny limit.  0: not even 8x8 fits. */
+static uint32_t choose_tile(size_t limit, size_t overhead, bool alpha, uint32_t bpp)
 {
-	for (uint32_t t = RCC_PLANAR_TILE_MAX; t >= 8; t /= 2)
-		if (UPDATE_HEADER + overhead + rcc_planar_max_size(t, t, alpha) <= limit)
+	for (uint32_t t = RCC_PLANAR_TILE_MAX; t >= 8; t /= 2) {
+		size_t max = bpp == 32 ? rcc_planar_max_size(t, t, alpha)
+				       : rcc_interleaved_max_size(t, t, bpp);
+
+		if (UPDATE_HEADER + overhead + max <= limit)
 			return t;
+	}
 	return 0;
 }
 
@@ -68,20 +75,24 @@ int bitmap_start(struct session *s)
 		.top_down = false,
 		.pad4 = true,
 		.alpha = !st->DrawAllowSkipAlpha,
+		.bpp = st->ColorDepth,
 	};
 	int r;
 
-	if (st->ColorDepth != 32) {
+	if (st->ColorDepth != 32 && st->ColorDepth != 24 && st->ColorDepth != 16 &&
+	    st->ColorDepth != 15) {
+		/* 8 bpp would need a palette (MS-RDPBCGR 2.2.9.1.1.3.1.1). */
 		log_err("%s: the client has neither the graphics pipeline nor RemoteFX, and a "
-			"%" PRIu32 " bpp session: skyrdp's bitmap updates are 32 bpp planar only",
+			"%" PRIu32 " bpp session: skyrdp's bitmap updates are 15, 16, 24 or 32 bpp",
 			s->host, st->ColorDepth);
 		return -EPROTONOSUPPORT;
 	}
+	cfg.alpha = cfg.alpha && cfg.bpp == 32;
 	if (!st->FastPathOutput) {
 		log_err("%s: the client takes no fast-path output: no bitmap updates", s->host);
 		return -EPROTONOSUPPORT;
 	}
-	cfg.tile = choose_tile(limit, rect_overhead(st), cfg.alpha);
+	cfg.tile = choose_tile(limit, rect_overhead(st), cfg.alpha, cfg.bpp);
 	if (!cfg.tile) {
 		log_err("%s: the client's multifragment limit (%zu bytes) holds no bitmap tile",
 			s->host, limit);
@@ -100,9 +111,10 @@ int bitmap_start(struct session *s)
 	rcc_pacer_reset(s->pacer);
 	rcc_pacer_set_max_unacked(s->pacer, s->legacy_ack ? SESSION_MAX_UNACKED : 0);
 	rcc_damage_add_all(s->damage);
-	log_info("%s: output: planar bitmap updates (client has %s), %ux%u, %ux%u tiles, "
+	log_info("%s: output: %s bitmap updates (client has %s), %ux%u, %ux%u tiles, "
 		 "updates up to %zu bytes%s%s",
-		 s->host,
+		 s->host, cfg.bpp == 32 ? "planar" : cfg.bpp == 24 ? "interleaved 24 bpp"
+			  : cfg.bpp == 16 ? "interleaved 16 bpp" : "interleaved 15 bpp",
 		 st->SupportGraphicsPipeline ? "no RemoteFX, and its pipeline did not come up"
 					     : "neither GFX nor RemoteFX",
 		 s->width, s->height, cfg.tile, cfg.tile, limit, cfg.alpha ? ", alpha plane" : "",
@@ -122,6 +134,8 @@ int bitmap_send_frame(struct session *s, const struct rcc_surface *surf)
 	rdpSettings *st = s->ctx.settings;
 	rdpUpdate *update = s->ctx.update;
 	const size_t limit = st->MultifragMaxRequestSize, overhead = rect_overhead(st);
+	/* bitmap_start() allowed 15, 16, 24 and 32 only; 15 bpp takes 2 bytes. */
+	const uint32_t bpp = st->ColorDepth, bytes_pp = (bpp + 7) / 8;
 	BITMAP_DATA rects[BATCH];
 	BITMAP_UPDATE bu = { .rectangles = rects, .skipCompression = TRUE };
 	const struct rcc_planar_tile *t;
@@ -161,13 +175,13 @@ int bitmap_send_frame(struct session *s, const struct rcc_surface *surf)
 			.destBottom = t[i].y + t[i].h - 1,
 			.width = t[i].coded_w,
 			.height = t[i].h,
-			.bitsPerPixel = 32,
+			.bitsPerPixel = bpp,
 			.bitmapLength = (UINT32)t[i].len,
 			.cbCompMainBodySize = (UINT32)t[i].len,
-			.cbScanWidth = t[i].coded_w * 4,
-			.cbUncompressedSize = t[i].coded_w * t[i].h * 4,
+			.cbScanWidth = t[i].coded_w * bytes_pp,
+			.cbUncompressedSize = t[i].coded_w * t[i].h * bytes_pp,
 			.bitmapDataStream = (BYTE *)t[i].data,
-			.compressed = TRUE,
+			.compressed = !t[i].uncompressed,
 		};
 		size += one;
 		s->bytes += t[i].len;

@@ -12,11 +12,11 @@
  * Encoders: ours (rcc: damage -> BT.709 conversion of the damage -> x264
  * ultrafast/zerolatency), the peer (x264 preset medium/zerolatency, what
  * FreeRDP's libavcodec path uses, on a full-frame conversion as FreeRDP's
- * avc420_compress does), RemoteFX (rcc_rfx on the same damage) and planar
- * (rcc_planar on the tiles the hash confirms, as bitmap updates).  All
- * at CRF 23, one x264 thread, the process pinned to one CPU; cost is the
- * process's CPU time (all threads), so other load on the machine matters
- * less than for wall time.  Figures only, never a verdict.
+ * avc420_compress does), RemoteFX (rcc_rfx on the same damage), planar
+ * and 16 bpp interleaved RLE (rcc_planar on the tiles the hash confirms, as
+ * bitmap updates).  All at CRF 23, one x264 thread, the process pinned to
+ * one CPU; cost is the process's CPU time (all threads), so other load on
+ * the machine matters less than for wall time.  Figures only, never a verdict.
  *
  * Usage: bench-rcc [frames-per-content]   (default 150)
  */
@@ -369,11 +369,12 @@ static int run_rfx(struct content *c, unsigned frames, struct result *r)
 	return 0;
 }
 
-/* Planar (lossless) on the tiles the hash confirms: what a client with
- * neither AVC nor RemoteFX gets as bitmap updates. */
-static int run_planar(struct content *c, unsigned frames, struct result *r)
+/* Planar (lossless; bpp 32) or interleaved RLE (bpp 16) on the tiles the
+ * hash confirms: what a client with neither AVC nor RemoteFX gets as bitmap
+ * updates in a 32 or a 16 bpp session. */
+static int run_planar(struct content *c, unsigned frames, uint32_t bpp, struct result *r)
 {
-	struct rcc_planar_config cfg = { .width = W, .height = H, .pad4 = true };
+	struct rcc_planar_config cfg = { .width = W, .height = H, .pad4 = true, .bpp = bpp };
 	struct rcc_surface s = { c->fb, W, H, W * 4 };
 	const struct rcc_planar_tile *t;
 	struct rcc_damage *d;
@@ -468,7 +469,7 @@ int main(int argc, char **argv)
 
 	for (unsigned k = 0; k < ARRAY_SIZE(all); k++) {
 		struct content *c = all[k];
-		struct result ours, peer, rfx, planar;
+		struct result ours, peer, rfx, planar, il16;
 		/* Medium is slow on full motion: fewer frames keep the run short. */
 		unsigned peer_frames = c != &office ? MAX(2u, frames / 3) : frames;
 
@@ -482,16 +483,24 @@ int main(int argc, char **argv)
 		if (run_rfx(c, peer_frames, &rfx) < 0)
 			return 1;
 		reset(c);
-		if (run_planar(c, peer_frames, &planar) < 0)
+		if (run_planar(c, peer_frames, 32, &planar) < 0)
+			return 1;
+		reset(c);
+		if (run_planar(c, peer_frames, 16, &il16) < 0)
 			return 1;
 		print_result("x264 ultrafast (ours)", c->name, &ours);
 		print_result("x264 medium (FreeRDP)", c->name, &peer);
 		print_result("RemoteFX RLGR3", c->name, &rfx);
 		print_result("planar (lossless)", c->name, &planar);
+		print_result("interleaved RLE, 16 bpp", c->name, &il16);
 		printf("  ratio planar/RemoteFX: %.2fx the fps, %.2fx the bytes per frame\n",
 		       ((planar.frames - 1) / planar.cpu) / ((rfx.frames - 1) / rfx.cpu),
 		       ((double)(planar.bytes - planar.first_bytes) / (planar.frames - 1)) /
 			       ((double)(rfx.bytes - rfx.first_bytes) / (rfx.frames - 1)));
+		printf("  ratio interleaved 16 bpp/planar: %.2fx the fps, %.2fx the bytes per frame\n",
+		       ((il16.frames - 1) / il16.cpu) / ((planar.frames - 1) / planar.cpu),
+		       ((double)(il16.bytes - il16.first_bytes) / (il16.frames - 1)) /
+			       ((double)(planar.bytes - planar.first_bytes) / (planar.frames - 1)));
 		printf("  ratio ours/medium: %.1fx the fps, %.2fx the bitrate\n\n",
 		       ((ours.frames - 1) / ours.cpu) / ((peer.frames - 1) / peer.cpu),
 		       ((double)(ours.bytes - ours.first_bytes) / (ours.frames - 1)) /

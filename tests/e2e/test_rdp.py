@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """e2e tier: a real RDP client (xfreerdp on Xvfb) against skyrdp in front of
 skyvm running the test guest's desktop.  What the client shows must match
-the guest's framebuffer (H.264 and RemoteFX are lossy: a tolerance, the
-clock masked; planar is lossless: exactly), keys typed into the client
-reach the guest, a wrong password is refused, the client's window size
+the guest's framebuffer (H.264, RemoteFX and 16 bpp are lossy: a
+tolerance, the clock masked; planar and 24 bpp interleaved RLE are
+lossless: exactly), keys typed into the client reach the guest, a wrong password is refused, the client's window size
 reaches the guest, NLA works, a client that dies does not take skyrdp with
 it, and a client whose connection drops comes back with its auto-reconnect
 cookie.  Each test ends with skyrdp's sessions gone with their clients, a
@@ -188,6 +188,24 @@ class RDP(rdptest.Artifacts, unittest.TestCase):
                       self.rdp.log())
         self.type_keys(c, size=(1022, 766), exact=True)
         print(f"planar bitmap updates: {rdptest.describe(stats)}")
+        self.finish()
+
+    # (d2b) 16 and 24 bpp sessions without codecs (a bare `xfreerdp
+    # /network:lan` asks for 16 bpp, mstsc's "High Color" too): interleaved
+    # RLE bitmap updates.  16 bpp loses the low bits of each colour; 24 bpp
+    # is exact (at a size with padded edge tiles).
+    def test_interleaved_bitmaps(self):
+        c = self.connect("/network:lan", "/bpp:16")
+        stats = self.wait_desktop(c)
+        self.assertIn("output: interleaved 16 bpp bitmap updates", self.rdp.log())
+        self.type_keys(c)
+        print(f"interleaved 16 bpp: {rdptest.describe(stats)}")
+        rdptest.kill(c.proc)
+        c = self.connect("/network:lan", "/bpp:24", "/size:1022x766")
+        self.guest.wait_serial(r"desktop: mode 1022x766")
+        stats = self.wait_desktop(c, size=(1022, 766), exact=True)
+        self.assertIn("output: interleaved 24 bpp bitmap updates", self.rdp.log())
+        print(f"interleaved 24 bpp: {rdptest.describe(stats)}")
         self.finish()
 
     # (d3) the pipeline without AVC, from a client that lists no RemoteFX

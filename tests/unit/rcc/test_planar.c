@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <freerdp/codec/color.h>
+#include <freerdp/codec/interleaved.h>
 #include <freerdp/codec/planar.h>
 
 #include "rcc.h"
@@ -422,6 +423,206 @@ static void test_damage(void **state)
 	free(out.mem);
 }
 
+/* --- interleaved RLE (15, 16, 24 bpp sessions) -------------------------- */
+
+static uint32_t bpp_format(uint32_t bpp)
+{
+	/* What the client takes bare pixels as (gdi_get_pixel_format). */
+	return bpp == 24 ? PIXEL_FORMAT_BGR24 : bpp == 16 ? PIXEL_FORMAT_RGB16 : PIXEL_FORMAT_RGB15;
+}
+
+/* Decode as libfreerdp/gdi/graphics.c's gdi_Bitmap_Decompress does: a
+ * bitmap of coded_w x h, bottom-up, then its w columns painted. */
+static void decode_interleaved(uint32_t bpp, const struct rcc_planar_tile *t, unsigned n,
+			       struct fb *out, unsigned *nuncompressed)
+{
+	BITMAP_INTERLEAVED_CONTEXT *dec = bitmap_interleaved_context_new(FALSE);
+	uint8_t bmp[64 * 64 * 4];
+
+	assert_non_null(dec);
+	*nuncompressed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(t[i].coded_w % 4, 0);
+		assert_true(t[i].len > 0);
+		assert_true(t[i].len <= rcc_interleaved_max_size(t[i].coded_w, t[i].h, bpp));
+		if (t[i].uncompressed) {
+			(*nuncompressed)++;
+			assert_int_equal(t[i].len, rcc_interleaved_max_size(t[i].coded_w, t[i].h, bpp));
+			assert_true(freerdp_image_copy(bmp, PIXEL_FORMAT_BGRX32, t[i].coded_w * 4, 0, 0,
+						       t[i].coded_w, t[i].h, t[i].data,
+						       bpp_format(bpp), 0, 0, 0, NULL,
+						       FREERDP_FLIP_VERTICAL));
+		} else {
+			assert_true(interleaved_decompress(dec, t[i].data, (UINT32)t[i].len,
+							   t[i].coded_w, t[i].h, bpp, bmp,
+							   PIXEL_FORMAT_BGRX32, t[i].coded_w * 4, 0,
+							   0, t[i].coded_w, t[i].h, NULL));
+		}
+		for (uint32_t y = 0; y < t[i].h; y++)
+			memcpy(px(out, t[i].x, t[i].y + y), bmp + (size_t)y * t[i].coded_w * 4,
+			       (size_t)t[i].w * 4);
+	}
+	bitmap_interleaved_context_free(dec);
+}
+
+/* The source as the client can show it at bpp: through the session's
+ * format and back, as FreeRDP converts bare pixels. */
+static void quantize(struct fb *f, uint32_t bpp)
+{
+	uint32_t fmt = bpp_format(bpp);
+	size_t step = (size_t)f->s.width * 4;
+	uint8_t *tmp = malloc(step * f->s.height);
+
+	assert_non_null(tmp);
+	assert_true(freerdp_image_copy(tmp, fmt, 0, 0, 0, f->s.width, f->s.height, f->mem,
+				       PIXEL_FORMAT_BGRX32, f->s.stride, 0, 0, NULL, 0));
+	assert_true(freerdp_image_copy(f->mem, PIXEL_FORMAT_BGRX32, f->s.stride, 0, 0, f->s.width,
+				       f->s.height, tmp, fmt, 0, 0, 0, NULL, 0));
+	free(tmp);
+}
+
+/* Every depth, office content (RLE), noise (bare pixels) and a flat
+ * colour, at sizes that are no multiple of 4 or 64: what the client
+ * decodes is the source in the session's depth, pixel for pixel. */
+static void test_interleaved(void **state)
+{
+	static const uint32_t depths[] = { 24, 16, 15 };
+	static const uint32_t sizes[][2] = { { 1366, 768 }, { 1001, 601 }, { 3, 2 }, { 1, 130 } };
+
+	(void)state;
+	for (size_t d = 0; d < sizeof(depths) / sizeof(depths[0]); d++) {
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			for (int what = OFFICE; what <= SOLID; what++) {
+				uint32_t w = sizes[i][0], h = sizes[i][1], bpp = depths[d];
+				struct rcc_planar_config c = { .width = w, .height = h,
+							       .pad4 = true, .bpp = bpp };
+				struct rcc_rect all = { 0, 0, w, h };
+				const struct rcc_planar_tile *t;
+				unsigned n, nunc;
+				struct rcc_planar *p;
+				struct fb f, out;
+				size_t bytes;
+
+				fb_init(&f, w, h, 3);
+				fb_init(&out, w, h, 0);
+				if (what == NOISE)
+					noisy(&f);
+				else if (what == OFFICE)
+					office(&f, 3);
+				else
+					for (uint32_t y = 0; y < h; y++)
+						for (uint32_t x = 0; x < w; x++)
+							memcpy(px(&f, x, y), "\x40\x80\xc0\x00", 4);
+				assert_int_equal(rcc_planar_new(&c, &p), 0);
+				assert_int_equal(rcc_planar_encode(p, &f.s, &all, 1, &t, &n), 0);
+				assert_int_equal(n, ((w + 63) / 64) * ((h + 63) / 64));
+				bytes = total(t, n);
+				decode_interleaved(bpp, t, n, &out, &nunc);
+				quantize(&f, bpp);
+				check(&c, &f, &out, &all);
+				if (w >= 64 && what == OFFICE) {
+					/* RLE wins on office content. */
+					assert_int_equal(nunc, 0);
+					assert_true(bytes < (size_t)w * h * (bpp + 7) / 8 / 2);
+				}
+				if (w >= 64 && what == SOLID)
+					assert_true(bytes < (size_t)w * h / 20);
+				/* Noise does not compress (but for padded edge
+				 * tiles, whose repeated last column is a run). */
+				if (what == NOISE && bpp == 24 && w >= 64)
+					assert_true(nunc >= n - (h + 63) / 64);
+				rcc_planar_free(p);
+				free(f.mem);
+				free(out.mem);
+			}
+		}
+	}
+}
+
+/* Small pictures of two or three colours in random patterns (rows copied,
+ * runs, single pixels: every order and every order next to every other),
+ * straight through rcc_interleaved_encode: FreeRDP's decoder gives back
+ * exactly the pixels rcc_interleaved_pixels writes. */
+static void test_interleaved_random(void **state)
+{
+	static const uint32_t depths[] = { 24, 16, 15 };
+	static uint8_t src[64 * 64 * 4], bare[64 * 64 * 3], rle[64 * 64 * 3];
+	static uint8_t want[64 * 64 * 4], got[64 * 64 * 4];
+	BITMAP_INTERLEAVED_CONTEXT *dec = bitmap_interleaved_context_new(FALSE);
+	unsigned compressed = 0;
+
+	(void)state;
+	assert_non_null(dec);
+	rng = 12345;
+	for (unsigned iter = 0; iter < 3000; iter++) {
+		uint32_t w = 4 * (1 + next_rand() % 16), h = 1 + next_rand() % 64;
+		uint32_t bpp = depths[iter % 3], colours = 2 + next_rand() % 2;
+		uint32_t palette[3] = { next_rand(), next_rand(), next_rand() };
+		size_t raw = rcc_interleaved_max_size(w, h, bpp), len, blen;
+
+		for (uint32_t y = 0; y < h; y++) {
+			bool copy = y && next_rand() % 3 == 0;
+
+			for (uint32_t x = 0; x < w; x++) {
+				uint8_t *d = src + ((size_t)y * w + x) * 4;
+				uint32_t c = palette[next_rand() % colours];
+
+				if (copy && next_rand() % 8)
+					memcpy(d, d - (size_t)w * 4, 4);
+				else if (x && next_rand() % 4)
+					memcpy(d, d - 4, 4);
+				else
+					memcpy(d, &c, 4);
+			}
+		}
+		blen = rcc_interleaved_pixels(src, (size_t)w * 4, w, h, bpp, bare, sizeof(bare));
+		assert_int_equal(blen, raw);
+		assert_true(freerdp_image_copy(want, PIXEL_FORMAT_BGRX32, w * 4, 0, 0, w, h, bare,
+					       bpp_format(bpp), 0, 0, 0, NULL,
+					       FREERDP_FLIP_VERTICAL));
+		len = rcc_interleaved_encode(src, (size_t)w * 4, w, h, bpp, rle, raw);
+		if (!len) /* bigger than the bare pixels: sent those instead */
+			continue;
+		compressed++;
+		memset(got, 0xa5, sizeof(got));
+		assert_true(interleaved_decompress(dec, rle, (UINT32)len, w, h, bpp, got,
+						   PIXEL_FORMAT_BGRX32, w * 4, 0, 0, w, h, NULL));
+		for (size_t i = 0; i < (size_t)w * h; i++)
+			if (memcmp(got + i * 4, want + i * 4, 3))
+				fail_msg("%ux%u at %u bpp, iteration %u: pixel %zu differs", w, h,
+					 bpp, iter, i);
+	}
+	assert_true(compressed > 2000);
+	/* Too small a buffer, a bad depth, no pixels: 0. */
+	assert_int_equal(rcc_interleaved_encode(src, 256, 64, 64, 16, rle, 10), 0);
+	assert_int_equal(rcc_interleaved_encode(src, 256, 64, 64, 8, rle, sizeof(rle)), 0);
+	assert_int_equal(rcc_interleaved_pixels(src, 256, 0, 64, 16, rle, sizeof(rle)), 0);
+	bitmap_interleaved_context_free(dec);
+}
+
+/* Interleaved RLE is for bitmap updates only: bottom-up, padded widths;
+ * 8 bpp (palettes) is not offered. */
+static void test_interleaved_invalid(void **state)
+{
+	struct rcc_planar *p = (void *)1;
+	struct rcc_planar_config c = { .width = 64, .height = 64, .pad4 = true, .bpp = 8 };
+
+	(void)state;
+	assert_int_equal(rcc_planar_new(&c, &p), -EINVAL);
+	c.bpp = 16;
+	c.top_down = true;
+	assert_int_equal(rcc_planar_new(&c, &p), -EINVAL);
+	c.top_down = false;
+	c.pad4 = false;
+	assert_int_equal(rcc_planar_new(&c, &p), -EINVAL);
+	assert_ptr_equal(p, (void *)1);
+	c.pad4 = true;
+	assert_int_equal(rcc_planar_new(&c, &p), 0);
+	rcc_planar_free(p);
+	assert_int_equal(rcc_interleaved_max_size(64, 64, 24), 64 * 64 * 3);
+	assert_int_equal(rcc_interleaved_max_size(64, 64, 15), 64 * 64 * 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +632,9 @@ int main(void)
 		cmocka_unit_test(test_odd_sizes),
 		cmocka_unit_test(test_rects),
 		cmocka_unit_test(test_damage),
+		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_interleaved_random),
+		cmocka_unit_test(test_interleaved_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,8 +4,9 @@
  * the client's MultifragMaxRequestSize (counted as FreeRDP's update.c writes
  * it), the frame markers bracket each frame when the client acknowledges
  * frames, and the tiles, decoded and painted the way FreeRDP's client does
- * (gdi/graphics.c: planar, bottom-up, clipped to destRight/destBottom),
- * give back the guest's picture exactly.
+ * (gdi/graphics.c: planar or interleaved RLE, bottom-up, clipped to
+ * destRight/destBottom), give back the guest's picture (exactly at 24 and
+ * 32 bpp).
  */
 #include "util.h"
 
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include <freerdp/codec/color.h>
+#include <freerdp/codec/interleaved.h>
 #include <freerdp/codec/planar.h>
 
 #include "session.h"
@@ -36,11 +38,41 @@ static struct {
 	uint32_t open_frame; /* the frame id between BEGIN and END, or 0 */
 	bool fail_updates;
 	BITMAP_PLANAR_CONTEXT *dec;
+	BITMAP_INTERLEAVED_CONTEXT *idec;
+	unsigned uncompressed; /* tiles sent as bare pixels */
 } t;
 
 static uint8_t *px(uint8_t *fb, uint32_t x, uint32_t y)
 {
 	return fb + ((size_t)y * t.w + x) * 4;
+}
+
+/* As gdi_Bitmap_Decompress (libfreerdp/gdi/graphics.c): planar at 32 bpp,
+ * interleaved RLE below, bare pixels (rows bottom-up) when not compressed;
+ * into a BGRA bitmap of the coded width. */
+static void decode(const BITMAP_DATA *b, uint8_t *tile)
+{
+	uint32_t fmt = b->bitsPerPixel == 24 ? PIXEL_FORMAT_BGR24
+		       : b->bitsPerPixel == 16 ? PIXEL_FORMAT_RGB16 : PIXEL_FORMAT_RGB15;
+
+	if (b->bitsPerPixel == 32) {
+		assert_true(b->compressed);
+		assert_true(planar_decompress(t.dec, b->bitmapDataStream, b->bitmapLength, b->width,
+					      b->height, tile, PIXEL_FORMAT_BGRA32, 0, 0, 0,
+					      b->width, b->height, TRUE));
+	} else if (b->compressed) {
+		assert_true(interleaved_decompress(t.idec, b->bitmapDataStream, b->bitmapLength,
+						   b->width, b->height, b->bitsPerPixel, tile,
+						   PIXEL_FORMAT_BGRA32, 0, 0, 0, b->width, b->height,
+						   NULL));
+	} else {
+		assert_int_equal(b->bitmapLength,
+				 (size_t)b->width * b->height * ((b->bitsPerPixel + 7) / 8));
+		assert_true(freerdp_image_copy(tile, PIXEL_FORMAT_BGRA32, 0, 0, 0, b->width,
+					       b->height, b->bitmapDataStream, fmt, 0, 0, 0, NULL,
+					       FREERDP_FLIP_VERTICAL));
+		t.uncompressed++;
+	}
 }
 
 static BOOL fake_bitmap_update(rdpContext *ctx, const BITMAP_UPDATE *bu)
@@ -63,17 +95,14 @@ static BOOL fake_bitmap_update(rdpContext *ctx, const BITMAP_UPDATE *bu)
 		/* update.c: 18 bytes, the TS_CD_HEADER unless the client said
 		 * NO_BITMAP_COMPRESSION_HDR, then the data. */
 		size += 18 + (st->NoBitmapCompressionHeader ? 0 : 8) + b->bitmapLength;
-		assert_true(b->compressed);
-		assert_int_equal(b->bitsPerPixel, 32);
+		assert_int_equal(b->bitsPerPixel, st->ColorDepth);
 		assert_int_equal(b->width % 4, 0);
 		assert_true(b->width <= 64 && b->height <= 64);
 		assert_true(b->bitmapLength <= UINT16_MAX);
 		assert_true(b->cbUncompressedSize <= UINT16_MAX);
 		assert_true(dw <= b->width && dh == b->height);
 		assert_true(b->destRight < t.w && b->destBottom < t.h);
-		assert_true(planar_decompress(t.dec, b->bitmapDataStream, b->bitmapLength, b->width,
-					      b->height, tile, PIXEL_FORMAT_BGRA32, 0, 0, 0,
-					      b->width, b->height, TRUE));
+		decode(b, tile);
 		for (uint32_t y = 0; y < dh; y++)
 			memcpy(px(t.out, b->destLeft, b->destTop + y),
 			       tile + (size_t)y * b->width * 4, (size_t)dw * 4);
@@ -131,7 +160,9 @@ static void setup(uint32_t w, uint32_t h, uint32_t limit, bool acks)
 	assert_non_null(t.src);
 	assert_non_null(t.out);
 	t.dec = freerdp_bitmap_planar_context_new(0, 64, 64);
+	t.idec = bitmap_interleaved_context_new(FALSE);
 	assert_non_null(t.dec);
+	assert_non_null(t.idec);
 }
 
 static void teardown(void)
@@ -141,6 +172,7 @@ static void teardown(void)
 	rcc_pacer_free(t.s.pacer);
 	freerdp_settings_free(t.s.ctx.settings);
 	freerdp_bitmap_planar_context_free(t.dec);
+	bitmap_interleaved_context_free(t.idec);
 	free(t.src);
 	free(t.out);
 }
@@ -276,12 +308,59 @@ static void test_damage_only(void **state)
 	teardown();
 }
 
+/* 24, 16 and 15 bpp sessions: interleaved RLE (bare pixels for noise),
+ * every update under the smallest limit; 24 bpp exact, 16 and 15 bpp the
+ * high bits of each colour. */
+static void test_depths(void **state)
+{
+	static const uint32_t depths[] = { 24, 16, 15 };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(depths); i++) {
+		uint32_t bpp = depths[i];
+		uint32_t fmt = bpp == 24 ? PIXEL_FORMAT_BGR24
+			       : bpp == 16 ? PIXEL_FORMAT_RGB16 : PIXEL_FORMAT_RGB15;
+		struct rcc_surface s;
+
+		for (int noise = 0; noise < 2; noise++) {
+			setup(1022, 766, SAFE_SIZE, true);
+			t.s.ctx.settings->ColorDepth = bpp;
+			fill(6 + (uint32_t)noise, noise);
+			s = surface();
+			assert_int_equal(bitmap_start(&t.s), 0);
+			assert_int_equal(rcc_planar_tile(t.s.planar), 64);
+			assert_int_equal(bitmap_send_frame(&t.s, &s), 0);
+			assert_int_equal(t.frames_begun, 1);
+			if (noise && bpp == 24)
+				assert_true(t.uncompressed > 12 * 16 / 2);
+			if (!noise)
+				assert_int_equal(t.uncompressed, 0);
+			/* What the client can show: the source through the
+			 * session's format and back, as FreeRDP converts it. */
+			for (uint32_t y = 0; y < t.h; y++)
+				for (uint32_t x = 0; x < t.w; x++) {
+					const uint8_t *o = px(t.out, x, y);
+					UINT32 c = FreeRDPConvertColor(
+						ReadColor(px(t.src, x, y), PIXEL_FORMAT_BGRX32),
+						PIXEL_FORMAT_BGRX32, fmt, NULL);
+					BYTE r, g, b, a;
+
+					SplitColor(c, fmt, &r, &g, &b, &a, NULL);
+					if (o[0] != b || o[1] != g || o[2] != r)
+						fail_msg("%u bpp (%u,%u): %02x%02x%02x, want %02x%02x%02x",
+							 bpp, x, y, o[2], o[1], o[0], r, g, b);
+				}
+			teardown();
+		}
+	}
+}
+
 /* Clients the bitmap path cannot serve are refused with a reason. */
 static void test_refused(void **state)
 {
 	(void)state;
 	setup(64, 64, SAFE_SIZE, true);
-	t.s.ctx.settings->ColorDepth = 16;
+	t.s.ctx.settings->ColorDepth = 8;
 	assert_int_equal(bitmap_start(&t.s), -EPROTONOSUPPORT);
 	t.s.ctx.settings->ColorDepth = 32;
 	t.s.ctx.settings->FastPathOutput = FALSE;
@@ -300,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_small_limit),
 		cmocka_unit_test(test_alpha_and_header),
 		cmocka_unit_test(test_damage_only),
+		cmocka_unit_test(test_depths),
 		cmocka_unit_test(test_refused),
 	};
 
