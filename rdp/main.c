@@ -28,6 +28,7 @@
 
 #include "arc.h"
 #include "log.h"
+#include "sandbox.h"
 #include "skyrdp.h"
 #include "util.h"
 
@@ -172,7 +173,7 @@ static int serve(const struct skyrdp_config *cfg, int lfd, int sfd, const sigset
 		char name[INET6_ADDRSTRLEN + 8];
 		bool local, refuser;
 		pid_t pid;
-		int fd;
+		int fd, r;
 
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
@@ -225,6 +226,11 @@ static int serve(const struct skyrdp_config *cfg, int lfd, int sfd, const sigset
 			signal(SIGCHLD, SIG_DFL);
 			signal(SIGPIPE, SIG_IGN);
 			sigprocmask(SIG_SETMASK, oldmask, NULL);
+			/* Before FreeRDP reads a byte of the client's: a worker
+			 * taken over cannot run programs or reach skyvm's memory. */
+			r = sandbox_worker();
+			if (r < 0)
+				log_errno(LOG_WARN, r, "%s: no seccomp filter for this worker", name);
 			_exit(session_run(cfg, fd, name, local, refuser));
 		}
 		close(fd);

@@ -17,6 +17,7 @@ SKYLIGHT_E2E_ARTIFACTS=DIR keeps the logs and pictures of a failed test
 """
 
 import os
+import re
 import signal
 import sys
 import time
@@ -121,12 +122,25 @@ class RDP(rdptest.Artifacts, unittest.TestCase):
     def assert_up(self):
         self.assertIsNone(self.rdp.proc.poll(), f"skyrdp exited:\n{self.rdp.log()[-3000:]}")
 
-    # (a) H.264 through the graphics pipeline.
+    # (a) H.264 through the graphics pipeline; the session's worker runs
+    # under its seccomp filter (base/sandbox.h), the listener does not.
     def test_avc420(self):
         c = self.connect("/gfx:AVC420", "+auto-reconnect")
         stats = self.wait_desktop(c)
         print(f"AVC420: {rdptest.describe(stats)}")
+        listener = self.rdp.proc.pid
+        workers = rdptest.group_members(listener) - {listener}
+        self.assertTrue(workers, "no session worker")
+        self.assertEqual(self.seccomp_mode(listener), 0)
+        for pid in workers:
+            self.assertEqual(self.seccomp_mode(pid), 2, f"worker {pid} has no seccomp filter")
         self.finish()
+
+    @staticmethod
+    def seccomp_mode(pid):
+        """/proc/PID/status's Seccomp: 0 none, 2 a filter."""
+        with open(f"/proc/{pid}/status") as f:
+            return int(re.search(r"^Seccomp:\s*(\d)", f.read(), re.M).group(1))
 
     # (b) keys typed into the client reach the guest, and its new picture
     # reaches the client.
