@@ -144,6 +144,7 @@ struct json_object *api_pool_json(const struct db_pool *p)
 	json_object_object_add(o, "memory_mb", json_object_new_int64(p->memory_mb));
 	json_object_object_add(o, "cpus", json_object_new_int64(p->cpus));
 	json_object_object_add(o, "max_desktops", json_object_new_int64(p->max_desktops));
+	json_object_object_add(o, "max_per_user", json_object_new_int64(p->max_per_user));
 	json_object_object_add(o, "expiry_days", json_object_new_int64(p->expiry_days));
 	json_object_object_add(o, "cost_per_gb_day", money(p->cost_per_gb_day));
 	json_object_object_add(o, "cost_per_cpu_day", money(p->cost_per_cpu_day));
@@ -757,6 +758,7 @@ static int status_of(int r)
 	case -ENOENT: return 404;
 	case -EEXIST:
 	case -EDQUOT:
+	case -EUSERS:
 	case -EBUSY:
 	case -EALREADY: return 409;
 	case -ENOSPC: return 503;

@@ -395,6 +395,7 @@ int apijson_pool(struct json_object *o, bool create, struct db_pool *p, char *er
 		{ "memory_mb", F_INT, false },
 		{ "cpus", F_INT, false },
 		{ "max_desktops", F_INT, false },
+		{ "max_per_user", F_INT, false },
 		{ "expiry_days", F_INT, false },
 		{ "cost_per_gb_day", F_NUMBER, false },
 		{ "cost_per_cpu_day", F_NUMBER, false },
@@ -436,6 +437,8 @@ int apijson_pool(struct json_object *o, bool create, struct db_pool *p, char *er
 			 errsz)) < 0 ||
 	    (r = get_int(o, "cpus", 1, APIJSON_CPUS_MAX, &p->cpus, err, errsz)) < 0 ||
 	    (r = get_int(o, "max_desktops", 0, APIJSON_MAX_DESKTOPS_MAX, &p->max_desktops, err,
+			 errsz)) < 0 ||
+	    (r = get_int(o, "max_per_user", 0, APIJSON_MAX_DESKTOPS_MAX, &p->max_per_user, err,
 			 errsz)) < 0 ||
 	    (r = get_int(o, "expiry_days", 0, APIJSON_EXPIRY_DAYS_MAX, &p->expiry_days, err,
 			 errsz)) < 0 ||

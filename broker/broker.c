@@ -334,6 +334,10 @@ static int add_desktop(struct broker *b, const struct db_user *user, const struc
 	if (r == -EDQUOT)
 		return fail(err, errsz, r, "pool %s is full (%lld desktops)", pool.name,
 			    (long long)pool.max_desktops);
+	if (r == -EUSERS)
+		return fail(err, errsz, r, "%s has %lld desktop%s in pool %s already, the most it "
+			    "allows each user", d->owner, (long long)pool.max_per_user,
+			    pool.max_per_user == 1 ? "" : "s", pool.name);
 	if (r == -EBUSY) /* a user or admin was deleted meanwhile */
 		return fail(err, errsz, -EINVAL, "owner or admins: no such user");
 	if (r < 0)

@@ -223,6 +223,8 @@ static const char *const migrations[DB_SCHEMA_VERSION] = {
 	"CREATE INDEX desktops_owner ON desktops(owner);"
 	"CREATE INDEX desktops_pool ON desktops(pool);"
 	"CREATE INDEX desktops_host ON desktops(host);",
+	/* 4: a quota of desktops per user in each pool (0: none). */
+	"ALTER TABLE pools ADD COLUMN max_per_user INTEGER NOT NULL DEFAULT 0;",
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -729,7 +731,7 @@ int db_session_purge(struct db *db, int64_t created_before, int64_t seen_before)
 
 #define POOL_COLS \
 	"name, description, kind, template, memory_mb, cpus, max_desktops, expiry_days," \
-	" cost_per_gb_day, cost_per_cpu_day, created"
+	" cost_per_gb_day, cost_per_cpu_day, created, max_per_user"
 #define POOL_COUNT "(SELECT COUNT(*) FROM desktops d WHERE d.pool = pools.name)"
 
 static int read_pool(sqlite3_stmt *st, struct db_pool *p)
@@ -747,7 +749,8 @@ static int read_pool(sqlite3_stmt *st, struct db_pool *p)
 	p->cost_per_gb_day = sqlite3_column_double(st, 8);
 	p->cost_per_cpu_day = sqlite3_column_double(st, 9);
 	p->created = col_i(st, 10);
-	p->desktops = col_i(st, 11);
+	p->max_per_user = col_i(st, 11);
+	p->desktops = col_i(st, 12);
 	return pool_kind_parse(kind, &p->kind) < 0 ? -EBADMSG : 0;
 }
 
@@ -756,10 +759,11 @@ int db_pool_add(struct db *db, const struct db_pool *p)
 	int r;
 
 	lock(db);
-	r = exec(db, "INSERT INTO pools (" POOL_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		 "ssssiiiiddi", p->name, p->description, pool_kind_name(p->kind), p->template,
+	r = exec(db, "INSERT INTO pools (" POOL_COLS ")"
+		 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		 "ssssiiiiddii", p->name, p->description, pool_kind_name(p->kind), p->template,
 		 p->memory_mb, p->cpus, p->max_desktops, p->expiry_days, p->cost_per_gb_day,
-		 p->cost_per_cpu_day, p->created);
+		 p->cost_per_cpu_day, p->created, p->max_per_user);
 	unlock(db);
 	return r < 0 ? r : 0;
 }
@@ -789,10 +793,10 @@ int db_pool_update(struct db *db, const struct db_pool *p)
 	lock(db);
 	r = exec(db, "UPDATE pools SET description = ?, kind = ?, template = ?, memory_mb = ?,"
 		 " cpus = ?, max_desktops = ?, expiry_days = ?, cost_per_gb_day = ?,"
-		 " cost_per_cpu_day = ? WHERE name = ?", "sssiiiidds",
+		 " cost_per_cpu_day = ?, max_per_user = ? WHERE name = ?", "sssiiiiddis",
 		 p->description, pool_kind_name(p->kind), p->template, p->memory_mb, p->cpus,
 		 p->max_desktops, p->expiry_days, p->cost_per_gb_day, p->cost_per_cpu_day,
-		 p->name);
+		 p->max_per_user, p->name);
 	unlock(db);
 	return r < 0 ? r : r == 0 ? -ENOENT : 0;
 }
@@ -865,14 +869,18 @@ int db_desktop_add(struct db *db, const struct db_desktop *d, const char *const 
 	r = begin(db);
 	if (r < 0)
 		goto out;
-	r = prep(db, &st, "SELECT max_desktops, " POOL_COUNT " FROM pools WHERE name = ?",
-		 "s", d->pool);
+	/* The owner's desktops in the pool, but for Expired ones (a spare: none). */
+	r = prep(db, &st, "SELECT max_desktops, " POOL_COUNT ", max_per_user,"
+		 " (SELECT COUNT(*) FROM desktops d WHERE d.pool = pools.name AND d.owner = ?"
+		 " AND d.state != 'Expired') FROM pools WHERE name = ?", "ss", d->owner, d->pool);
 	if (r >= 0)
 		r = step(db, st);
 	if (r == 0)
 		r = -ENOENT;
 	if (r > 0)
-		r = col_i(st, 1) >= col_i(st, 0) ? -EDQUOT : 0;
+		r = col_i(st, 1) >= col_i(st, 0) ? -EDQUOT
+		    : d->owner[0] && col_i(st, 2) > 0 && col_i(st, 3) >= col_i(st, 2) ? -EUSERS
+										      : 0;
 	sqlite3_reset(st);
 	if (r >= 0)
 		r = exec(db, "INSERT INTO desktops (" DESKTOP_COLS ")"

@@ -22,7 +22,7 @@
 
 #include "desktop.h"
 
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 #define DB_NAME_MAX 64
 #define DB_DESC_MAX 1024
@@ -106,7 +106,8 @@ struct db_pool {
 	int64_t memory_mb;
 	int64_t cpus;
 	int64_t max_desktops;
-	int64_t expiry_days; /* 0 = never */
+	int64_t max_per_user; /* each owner's desktops in it, Expired aside; 0 = no quota */
+	int64_t expiry_days;  /* 0 = never */
 	double cost_per_gb_day, cost_per_cpu_day;
 	int64_t created;
 	int64_t desktops; /* read only: how many desktops it has */
@@ -200,7 +201,8 @@ struct db_desktop_filter {
 	const char *host;       /* placed on this host; NULL = any */
 };
 /* Adds d with its admins in one transaction: -EDQUOT when its pool has
- * max_desktops already, -EEXIST when the name is taken. */
+ * max_desktops already, -EUSERS when its owner has the pool's max_per_user
+ * already, -EEXIST when the name is taken. */
 int db_desktop_add(struct db *db, const struct db_desktop *d, const char *const *admins,
 		   size_t nadmins);
 int db_desktop_get(struct db *db, const char *name, struct db_desktop *d);

@@ -138,7 +138,7 @@ static int assign(struct broker *b, const char *user, const char *pool_name,
 	r = broker_pool_assign(b, &u, &pool, &u, &req, d, &job, err, sizeof(err));
 	if (r < 0) {
 		log_warn("RDP: no desktop of pool %s for %s: %s", pool.name, user, err);
-		return r == -EDQUOT ? -EBUSY : r;
+		return r == -EDQUOT || r == -EUSERS ? -EBUSY : r;
 	}
 	log_info("RDP: %s gets desktop %s of pool %s", user, d->name, pool.name);
 	return 0;

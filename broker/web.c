@@ -54,8 +54,8 @@
  *                   "edit-pool|delete-pool"][data-pool]; form#pool-create:
  *                   #pool-name, #pool-description, #pool-kind,
  *                   #pool-template, #pool-memory, #pool-cpus, #pool-max,
- *                   #pool-expiry, #pool-gb-day, #pool-cpu-day, #pool-submit,
- *                   #pool-cancel
+ *                   #pool-max-per-user, #pool-expiry, #pool-gb-day,
+ *                   #pool-cpu-day, #pool-submit, #pool-cancel
  *                   section#users table#users-table: tr[data-user=NAME],
  *                   select[data-action="role"][data-user],
  *                   td[data-source=local|pam],
@@ -1163,6 +1163,8 @@ static void pool_row(struct buf *b, struct json_object *p)
 	put_num_attr(b, p, "cpus");
 	put(b, "\" data-max=\"");
 	put_num_attr(b, p, "max_desktops");
+	put(b, "\" data-max-per-user=\"");
+	put_num_attr(b, p, "max_per_user");
 	put(b, "\" data-expiry=\"");
 	put_num_attr(b, p, "expiry_days");
 	put(b, "\" data-gb-day=\"");
@@ -1188,6 +1190,8 @@ static void pool_row(struct buf *b, struct json_object *p)
 	put_int(b, p, "desktops");
 	put(b, " / ");
 	put_int(b, p, "max_desktops");
+	if (jint(p, "max_per_user", &n) && n > 0)
+		putf(b, "<p class=\"hint\">at most %" PRId64 " a user</p>", n);
 	put(b, "</td>\n<td data-label=\"Expiry\" class=\"num\">");
 	if (jint(p, "expiry_days", &n) && n == 0)
 		put(b, "never");
@@ -1255,6 +1259,9 @@ static void pools_section(struct buf *b, struct json_object *pools)
 	      "required min=\"1\" max=\"1024\" step=\"1\" value=\"2\">");
 	field(b, "pool-max", "Max desktops", "<input id=\"pool-max\" name=\"max_desktops\" "
 	      "type=\"number\" required min=\"0\" max=\"1000000\" step=\"1\" value=\"10\">");
+	field(b, "pool-max-per-user", "Max per user (0 = no limit)", "<input "
+	      "id=\"pool-max-per-user\" name=\"max_per_user\" type=\"number\" required "
+	      "min=\"0\" max=\"1000000\" step=\"1\" value=\"0\">");
 	field(b, "pool-expiry", "Expiry (days, 0 = never)", "<input id=\"pool-expiry\" "
 	      "name=\"expiry_days\" type=\"number\" required min=\"0\" max=\"36500\" step=\"1\" "
 	      "value=\"0\">");

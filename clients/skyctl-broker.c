@@ -400,15 +400,15 @@ static void print_users(struct json_object *a)
 
 static void print_pools(struct json_object *a)
 {
-	printf("%-16s %-9s %-12s %8s %5s %5s %8s %8s  %s\n", "NAME", "KIND", "TEMPLATE", "MEMORY",
-	       "CPUS", "MAX", "DESKTOPS", "COST/DAY", "DESCRIPTION");
+	printf("%-16s %-9s %-12s %8s %5s %5s %8s %8s %8s  %s\n", "NAME", "KIND", "TEMPLATE",
+	       "MEMORY", "CPUS", "MAX", "PER-USER", "DESKTOPS", "COST/DAY", "DESCRIPTION");
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
 		struct json_object *p = json_object_array_get_idx(a, i);
 
 		printf("%-16s %-9s %-12s %6" PRId64 "Mi %5" PRId64 " %5" PRId64 " %8" PRId64
-		       " %8.2f  %s\n", jstr(p, "name"), jstr(p, "kind"), jstr(p, "template"),
-		       jint(p, "memory_mb"), jint(p, "cpus"), jint(p, "max_desktops"),
-		       jint(p, "desktops"),
+		       " %8" PRId64 " %8.2f  %s\n", jstr(p, "name"), jstr(p, "kind"),
+		       jstr(p, "template"), jint(p, "memory_mb"), jint(p, "cpus"),
+		       jint(p, "max_desktops"), jint(p, "max_per_user"), jint(p, "desktops"),
 		       json_object_get_double(json_object_object_get(p, "cost_per_day")),
 		       jstr(p, "description"));
 	}
@@ -494,7 +494,8 @@ static int show(struct broker *b, const char *what, const char *path,
 
 enum {
 	O_BROKER = 256, O_CA, O_ROLE, O_EMAIL, O_PWSTDIN, O_PASSWORD, O_TEMPLATE, O_KIND, O_MEMORY,
-	O_CPUS, O_MAX, O_EXPIRY, O_COSTGB, O_COSTCPU, O_DESC, O_POOL, O_ADMINS, O_NOWAIT, O_ALL,
+	O_CPUS, O_MAX, O_MAX_PER_USER, O_EXPIRY, O_COSTGB, O_COSTCPU, O_DESC, O_POOL, O_ADMINS,
+	O_NOWAIT, O_ALL,
 	O_LIMIT, O_USER, O_DIR, O_NAME, O_SAN, O_OUT, O_TIMEOUT, O_CERT, O_KEY,
 };
 
@@ -503,9 +504,9 @@ struct args {
 	const char *out, *cert, *key;
 	const char *sans[16];
 	size_t nsans;
-	long memory, cpus, max, expiry, limit, timeout;
+	long memory, cpus, max, max_per_user, expiry, limit, timeout;
 	double cost_gb, cost_cpu;
-	bool pw_stdin, password, nowait, all, has_cost_gb, has_cost_cpu;
+	bool pw_stdin, password, nowait, all, has_cost_gb, has_cost_cpu, has_max_per_user;
 	char **pos;   /* positional arguments after the verb */
 	int npos;
 };
@@ -557,6 +558,7 @@ static int parse(int argc, char **argv, struct broker *b, struct args *a)
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "cpus", required_argument, NULL, O_CPUS },
 		{ "max", required_argument, NULL, O_MAX },
+		{ "max-per-user", required_argument, NULL, O_MAX_PER_USER },
 		{ "expiry-days", required_argument, NULL, O_EXPIRY },
 		{ "cost-gb", required_argument, NULL, O_COSTGB },
 		{ "cost-cpu", required_argument, NULL, O_COSTCPU },
@@ -603,6 +605,11 @@ static int parse(int argc, char **argv, struct broker *b, struct args *a)
 		case O_MAX:
 			if (!num("--max", optarg, 0, 1000000, &a->max))
 				return EX_USAGE;
+			break;
+		case O_MAX_PER_USER:
+			if (!num("--max-per-user", optarg, 0, 1000000, &a->max_per_user))
+				return EX_USAGE;
+			a->has_max_per_user = true;
 			break;
 		case O_EXPIRY:
 			if (!num("--expiry-days", optarg, 0, 36500, &a->expiry))
@@ -834,6 +841,9 @@ static int cmd_pools(struct broker *b, struct args *a)
 	add_int(req, "cpus", a->cpus);
 	if (a->max)
 		add_int(req, "max_desktops", a->max);
+	/* 0 is a value here: no quota. */
+	if (a->has_max_per_user)
+		json_object_object_add(req, "max_per_user", json_object_new_int64(a->max_per_user));
 	if (a->expiry)
 		add_int(req, "expiry_days", a->expiry);
 	if (a->has_cost_gb)
@@ -1107,8 +1117,9 @@ static void broker_usage(FILE *f)
 		"  users list | add NAME [--role user|delegated_admin|admin] [--email E]\n"
 		"        | set NAME [--role R] [--email E] [--password] | del NAME\n"
 		"  pools list | add NAME --template T [--kind personal|pooled] [--memory MB]\n"
-		"        [--cpus N] [--max N] [--expiry-days D] [--cost-gb X] [--cost-cpu X]\n"
-		"        [--description TEXT] | set NAME [same options] | del NAME\n"
+		"        [--cpus N] [--max N] [--max-per-user N] [--expiry-days D] [--cost-gb X]\n"
+		"        [--cost-cpu X]"
+		" [--description TEXT] | set NAME [same options] | del NAME\n"
 		"  hosts list | maintenance NAME on|off\n"
 		"  desktops list [--all] | show NAME | request NAME --pool P [--memory MB]\n"
 		"        [--cpus N] [--expiry-days D] [--admins a,b] [--description TEXT]\n"

@@ -279,6 +279,7 @@
 		['#pool-memory', 'memory_mb', true],
 		['#pool-cpus', 'cpus', true],
 		['#pool-max', 'max_desktops', true],
+		['#pool-max-per-user', 'max_per_user', true],
 		['#pool-expiry', 'expiry_days', true],
 		['#pool-gb-day', 'cost_per_gb_day', true],
 		['#pool-cpu-day', 'cost_per_cpu_day', true],
@@ -334,7 +335,8 @@
 		const d = row.dataset;
 		const from = {
 			name: d.pool, description: d.description, kind: d.kind, template: d.template,
-			memory_mb: d.memory, cpus: d.cpus, max_desktops: d.max, expiry_days: d.expiry,
+			memory_mb: d.memory, cpus: d.cpus, max_desktops: d.max,
+			max_per_user: d.maxPerUser, expiry_days: d.expiry,
 			cost_per_gb_day: d.gbDay, cost_per_cpu_day: d.cpuDay,
 		};
 		for (const [sel, key] of POOL_FIELDS)

@@ -73,6 +73,14 @@ class SkyctlBroker(unittest.TestCase):
                     "--description", "Office <desks> & 'more'")
         pools = {p["name"]: p for p in json.loads(self.skyctl("pools", "list", "--json").stdout)}
         self.assertEqual(pools["office"]["description"], "Office <desks> & 'more'")
+        self.assertEqual(pools["office"]["max_per_user"], 0)
+        # A quota per user, set and lifted (0 is a value).
+        for quota in (2, 0):
+            self.skyctl("pools", "set", "office", "--max-per-user", str(quota))
+            pools = {p["name"]: p
+                     for p in json.loads(self.skyctl("pools", "list", "--json").stdout)}
+            self.assertEqual(pools["office"]["max_per_user"], quota)
+        self.assertRegex(self.skyctl("pools", "list").stdout, r"PER-USER")
         self.assertAlmostEqual(pools["office"]["cost_per_day"], 128 / 1024 * 1.5 + 0.5)
         p = self.skyctl("pools", "add", "office", "--template", "desktop", "--memory", "128",
                         "--cpus", "1", ok=False)

@@ -389,10 +389,11 @@ static const struct web_viewer root = { "root", "admin", "tok-adm" };
 static const char pools_json[] =
 	"[{\"name\":\"win11\",\"description\":\"Windows 11 office desktop\","
 	"\"kind\":\"personal\",\"template\":\"win11-base\",\"memory_mb\":4096,\"cpus\":2,"
-	"\"max_desktops\":20,\"expiry_days\":30,\"cost_per_gb_day\":0.5,"
+	"\"max_desktops\":20,\"max_per_user\":0,\"expiry_days\":30,\"cost_per_gb_day\":0.5,"
 	"\"cost_per_cpu_day\":1.25,\"desktops\":3,\"cost_per_day\":4.5},"
 	"{\"name\":\"lab\",\"description\":\"Teaching lab\",\"kind\":\"pooled\","
 	"\"template\":\"ubuntu\",\"memory_mb\":2048,\"cpus\":1,\"max_desktops\":50,"
+	"\"max_per_user\":1,"
 	"\"expiry_days\":0,\"cost_per_gb_day\":0.25,\"cost_per_cpu_day\":0.75,"
 	"\"desktops\":0,\"cost_per_day\":1.25}]";
 
@@ -1050,13 +1051,19 @@ static void test_admin(void **state)
 	r = row(h, "<tr data-pool=\"win11\"");
 	assert_has(r, "data-description=\"Windows 11 office desktop\" data-kind=\"personal\" "
 		      "data-template=\"win11-base\" data-memory=\"4096\" data-cpus=\"2\" "
-		      "data-max=\"20\" data-expiry=\"30\" data-gb-day=\"0.5\" "
-		      "data-cpu-day=\"1.25\"");
+		      "data-max=\"20\" data-max-per-user=\"0\" data-expiry=\"30\" "
+		      "data-gb-day=\"0.5\" data-cpu-day=\"1.25\"");
+	/* no quota, no hint */
 	assert_has(r, "<td data-label=\"Desktops\" class=\"num\">3 / 20</td>");
 	assert_has(r, ">30 days</td>");
 	assert_has(r, "0.50 /GiB \u00b7 1.25 /CPU");
 	assert_has(r, "data-action=\"edit-pool\" data-pool=\"win11\"");
 	assert_has(r, "data-action=\"delete-pool\" data-pool=\"win11\"");
+	free(r);
+	r = row(h, "<tr data-pool=\"lab\"");
+	assert_has(r, "data-max=\"50\" data-max-per-user=\"1\"");
+	assert_has(r, "<td data-label=\"Desktops\" class=\"num\">0 / 50<p class=\"hint\">at most 1 "
+		      "a user</p></td>");
 	free(r);
 	r = row(h, "<tr data-pool=\"lab\"");
 	assert_has(r, ">never</td>");
@@ -1065,7 +1072,7 @@ static void test_admin(void **state)
 		     "<input id=\"pool-name\"", "<textarea id=\"pool-description\"",
 		     "<select id=\"pool-kind\"", "<input id=\"pool-template\"",
 		     "<input id=\"pool-memory\"", "<input id=\"pool-cpus\"",
-		     "<input id=\"pool-max\"",
+		     "<input id=\"pool-max\"", "<input id=\"pool-max-per-user\"",
 		     "<input id=\"pool-expiry\"", "<input id=\"pool-gb-day\"",
 		     "<input id=\"pool-cpu-day\"", "<button id=\"pool-submit\"",
 		     "<button id=\"pool-cancel\" type=\"button\" hidden>", NULL };

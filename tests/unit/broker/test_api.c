@@ -994,6 +994,23 @@ static void test_patch_pool_desktop(void **state)
 	http_response_free(resp);
 	expect_error(f, &f->alice, "PATCH", "/api/v1/desktops/d1", "{\"state\": \"Off\"}", 400,
 		     "state");
+
+	/* A quota per user: alice has one, so a second is refused, bob's is not. */
+	expect_error(f, &f->root, "PATCH", "/api/v1/pools/std", "{\"max_per_user\": -1}", 400,
+		     "max_per_user");
+	resp = req(f, &f->root, "PATCH", "/api/v1/pools/std", "{\"max_per_user\": 1}");
+	assert_int_equal(fake_status(resp), 200);
+	o = body_json(resp);
+	assert_int_equal(jint(o, "max_per_user"), 1);
+	json_object_put(o);
+	http_response_free(resp);
+	expect_error(f, &f->alice, "POST", "/api/v1/desktops",
+		     "{\"pool\": \"std\", \"name\": \"d2\"}", 409,
+		     "alice has 1 desktop in pool std already");
+	request_desktop(f, &f->bob, "{\"pool\": \"std\", \"name\": \"b1\"}", 202);
+	assert_int_equal(st(f, &f->root, "PATCH", "/api/v1/pools/std", "{\"max_per_user\": 0}"),
+			 200);
+	request_desktop(f, &f->alice, "{\"pool\": \"std\", \"name\": \"d2\"}", 202);
 }
 
 static void test_rdp_ops(void **state)

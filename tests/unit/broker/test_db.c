@@ -130,6 +130,13 @@ static void test_migrate_source(void **state)
 		"CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL,"
 		" email TEXT NOT NULL, password TEXT NOT NULL, created BIGINT NOT NULL);"
 		"INSERT INTO users VALUES ('old', 'admin', '', 'scrypt$x', 1000);"
+		/* Version 1's pools (4 adds max_per_user). */
+		"CREATE TABLE pools (name TEXT PRIMARY KEY NOT NULL, description TEXT NOT NULL,"
+		" kind TEXT NOT NULL, template TEXT NOT NULL, memory_mb BIGINT NOT NULL,"
+		" cpus INTEGER NOT NULL, max_desktops INTEGER NOT NULL,"
+		" expiry_days INTEGER NOT NULL, cost_per_gb_day DOUBLE PRECISION NOT NULL,"
+		" cost_per_cpu_day DOUBLE PRECISION NOT NULL, created BIGINT NOT NULL);"
+		"INSERT INTO pools VALUES ('p', '', 'personal', 't', 256, 1, 5, 0, 0, 0, 1000);"
 		/* Version 1's desktops (owner NOT NULL; 3 rebuilds the table). */
 		"CREATE TABLE desktops (name TEXT PRIMARY KEY NOT NULL,"
 		" description TEXT NOT NULL, pool TEXT NOT NULL REFERENCES pools(name),"
@@ -159,6 +166,15 @@ static void test_migrate_source(void **state)
 		assert_string_equal(d.owner, "");
 		assert_int_equal(db_desktop_set_owner(f->db, "old-d", "old"), 0);
 		assert_int_equal(db_desktop_set_owner(f->db, "nope", NULL), -ENOENT);
+	}
+	{
+		struct db_pool p;
+
+		/* An old pool has no quota. */
+		assert_int_equal(db_pool_get(f->db, "p", &p), 0);
+		assert_int_equal(p.max_desktops, 5);
+		assert_int_equal(p.max_per_user, 0);
+		assert_int_equal(p.desktops, 1);
 	}
 	/* (u.source is pam until read back.) */
 	assert_int_equal(db_user_get(f->db, "old", &u), 0);
@@ -279,6 +295,49 @@ static void test_verbatim(void **state)
 	assert_int_equal(db_user_list(f->db, &list, &n), 0);
 	assert_int_equal(n, 1);
 	free(list);
+}
+
+/* max_per_user: each owner's desktops in the pool, Expired ones aside;
+ * spares and other owners unaffected; 0 lifts it; it goes in and out. */
+static void test_quota(void **state)
+{
+	struct fixture *f = *state;
+	struct db_desktop spare = { .state = DESKTOP_REQUESTED, .memory_mb = 256, .cpus = 1 };
+	struct db_pool p;
+
+	add_user(f->db, "bob", ROLE_USER);
+	add_user(f->db, "eve", ROLE_USER);
+	add_pool(f->db, "q", 10);
+	assert_int_equal(db_pool_get(f->db, "q", &p), 0);
+	assert_int_equal(p.max_per_user, 0);
+	p.max_per_user = 2;
+	assert_int_equal(db_pool_update(f->db, &p), 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(db_pool_get(f->db, "q", &p), 0);
+	assert_int_equal(p.max_per_user, 2);
+
+	assert_int_equal(add_desktop(f->db, "b1", "q", "bob"), 0);
+	assert_int_equal(add_desktop(f->db, "b2", "q", "bob"), 0);
+	assert_int_equal(add_desktop(f->db, "b3", "q", "bob"), -EUSERS);
+	/* Not a user's: a spare, and eve's own two. */
+	snprintf(spare.name, sizeof(spare.name), "s1");
+	snprintf(spare.pool, sizeof(spare.pool), "q");
+	assert_int_equal(db_desktop_add(f->db, &spare, NULL, 0), 0);
+	assert_int_equal(add_desktop(f->db, "e1", "q", "eve"), 0);
+	/* Another pool has its own count. */
+	add_pool(f->db, "r", 10);
+	assert_int_equal(add_desktop(f->db, "b4", "r", "bob"), 0);
+	/* An Expired desktop no longer counts. */
+	assert_int_equal(db_desktop_set_state(f->db, "b1", NULL, DESKTOP_EXPIRED), 0);
+	assert_int_equal(add_desktop(f->db, "b3", "q", "bob"), 0);
+	assert_int_equal(db_desktop_set_state(f->db, "b3", NULL, DESKTOP_RUNNING), 0);
+	assert_int_equal(add_desktop(f->db, "b5", "q", "bob"), -EUSERS);
+	/* No quota again. */
+	p.max_per_user = 0;
+	assert_int_equal(db_pool_update(f->db, &p), 0);
+	assert_int_equal(add_desktop(f->db, "b5", "q", "bob"), 0);
+	assert_int_equal(db_pool_get(f->db, "q", &p), 0);
+	assert_int_equal(p.desktops, 6);
 }
 
 static void test_desktops(void **state)
@@ -486,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fresh_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verbatim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_desktops, setup, teardown),
