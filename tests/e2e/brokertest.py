@@ -10,6 +10,7 @@ import os
 import re
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 
@@ -20,6 +21,40 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SKYBROKER = os.environ.get("SKYBROKER", "")
 SKYHOSTD = os.environ.get("SKYHOSTD", "")
 HOST_ADDR = "127.0.0.2"
+
+
+# pam_exec with expose_authtok writes the password, NUL-terminated, to the
+# checker's stdin; PAM_USER, PAM_RHOST and PAM_SERVICE are in its
+# environment.  Exit 0 accepts.
+PAM_CHECKER = """#!{python}
+import os, sys
+pw = sys.stdin.buffer.read().rstrip(b"\\0").decode("utf-8", "replace")
+user = os.environ.get("PAM_USER", "")
+with open({calls!r}, "a") as f:
+    f.write(f"{{user}} {{os.environ.get('PAM_RHOST', '')}} {{os.environ.get('PAM_SERVICE', '')}}\\n")
+sys.exit(0 if {accounts!r}.get(user) == pw else 1)
+"""
+
+
+def pam_service(tmp, accounts):
+    """A PAM service "skytest" in tmp/pam.d, no root needed (Linux-PAM's
+    pam_start_confdir): pam_exec hands the password to a checker that
+    accepts accounts (name -> password) and appends "USER RHOST SERVICE" to
+    tmp/calls for every call; pam_permit does the account step.  Returns
+    (the folder for --pam-confdir, the calls file)."""
+    confdir = os.path.join(tmp, "pam.d")
+    calls = os.path.join(tmp, "calls")
+    checker = os.path.join(tmp, "pam-checker")
+    os.makedirs(confdir)
+    with open(checker, "w") as f:
+        f.write(PAM_CHECKER.format(python=sys.executable, calls=calls, accounts=accounts))
+    os.chmod(checker, 0o700)
+    open(calls, "w").close()
+    # Module names only: PAM finds them where the system keeps them.
+    with open(os.path.join(confdir, "skytest"), "w") as f:
+        f.write(f"auth required pam_exec.so expose_authtok quiet {checker}\n"
+                "account required pam_permit.so\n")
+    return confdir, calls
 
 
 class Broker:

@@ -170,7 +170,8 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         self.tmp = rdptest.temp_dir()
         self.failures_seen = self.failed()
         if self._testMethodName == "test_console_pam_user":
-            self.broker = Broker(self.tmp, extra=self.pam_service(),
+            confdir, _ = brokertest.pam_service(self.tmp, self.PAM_ACCOUNTS)
+            self.broker = Broker(self.tmp, extra=["--pam", "skytest", "--pam-confdir", confdir],
                                  lsan_supp="../kvm/lsan-external.supp")
         else:
             self.broker = Broker(self.tmp)
@@ -438,24 +439,6 @@ class BrokerTest(rdptest.Artifacts, unittest.TestCase):
         self.assertEqual((d["pool"], d["owner"]), ("lab", "dave"))
 
     PAM_ACCOUNTS = {"erin": "erins pam password"}
-
-    def pam_service(self):
-        """A PAM service "skytest" in a folder of its own (pam_start_confdir,
-        no root needed): pam_exec hands the password, NUL-terminated, to a
-        checker that knows PAM_ACCOUNTS.  Returns skybroker's options."""
-        confdir = os.path.join(self.tmp, "pam.d")
-        os.makedirs(confdir)
-        checker = os.path.join(self.tmp, "pam-checker")
-        with open(checker, "w") as f:
-            f.write(f"#!{sys.executable}\nimport os, sys\n"
-                    "pw = sys.stdin.buffer.read().rstrip(b'\\0').decode('utf-8', 'replace')\n"
-                    f"sys.exit(0 if {self.PAM_ACCOUNTS!r}.get(os.environ.get('PAM_USER')) == pw "
-                    "else 1)\n")
-        os.chmod(checker, 0o700)
-        with open(os.path.join(confdir, "skytest"), "w") as f:
-            f.write(f"auth required pam_exec.so expose_authtok quiet {checker}\n"
-                    "account required pam_permit.so\n")
-        return ["--pam", "skytest", "--pam-confdir", confdir]
 
     def test_console_pam_user(self):
         """With --pam, an admin adds a PAM user in the console (no password

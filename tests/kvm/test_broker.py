@@ -17,41 +17,24 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 import skytest  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+from rdptest import free_port, wait_for  # noqa: E402
 
 SKYBROKER = os.environ.get("SKYBROKER", "skybroker")
 SKYHOSTD = os.environ.get("SKYHOSTD", "skyhostd")
 SKYRDP = os.environ.get("SKYRDP", "skyrdp")
 HOST_ADDR = "127.0.0.2"
-
-
-def free_port(addr="127.0.0.1"):
-    with socket.socket() as s:
-        s.bind((addr, 0))
-        return s.getsockname()[1]
-
-
-def wait_for(what, fn, timeout, interval=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def children(ppid, comm):

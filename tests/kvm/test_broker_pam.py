@@ -3,8 +3,8 @@
 """kvm tier: skybroker --embedded --pam skytest --pam-confdir DIR, without root.
 
 The test brings its own PAM service in a temporary directory (Linux-PAM's
-pam_start_confdir): pam_exec hands the password to a small checker script
-written here, which accepts fixed user/password pairs and notes each call;
+pam_start_confdir, brokertest.pam_service): pam_exec hands the password to a
+small checker script, which accepts fixed user/password pairs and notes each call;
 pam_permit does the account step.  Over the REST API: a PAM user's first
 login adds it (role user, source pam), a wrong PAM password is 401 and the
 checker saw it, the local users demo and admin log in as before and never
@@ -23,6 +23,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import skytest  # noqa: E402
 import test_broker as tb  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "e2e"))
+import brokertest  # noqa: E402
 
 RDPBENCH = os.environ.get("RDPBENCH", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,19 +46,6 @@ os.environ.update(lsan_env(os.environ, "lsan-external.supp"))
 PAM_PASSWORD = "pam secret 1"
 CAROL_PASSWORD = "carols pam pw"
 
-# pam_exec with expose_authtok writes the password, NUL-terminated, to the
-# checker's stdin; PAM_USER, PAM_RHOST and PAM_SERVICE are in its
-# environment.  Exit 0 accepts.
-CHECKER = """#!{python}
-import os, sys
-pw = sys.stdin.buffer.read().rstrip(b"\\0").decode("utf-8", "replace")
-user = os.environ.get("PAM_USER", "")
-with open({calls!r}, "a") as f:
-    f.write(f"{{user}} {{os.environ.get('PAM_RHOST', '')}} {{os.environ.get('PAM_SERVICE', '')}}\\n")
-sys.exit(0 if (user, pw) in {pairs!r} else 1)
-"""
-
-
 def pam_exec_installed():
     for d in ("/lib/x86_64-linux-gnu/security", "/usr/lib/x86_64-linux-gnu/security",
               "/lib/aarch64-linux-gnu/security", "/usr/lib/aarch64-linux-gnu/security",
@@ -71,20 +60,8 @@ class PamTest(unittest.TestCase):
         self.tmpdir = tempfile.TemporaryDirectory(prefix="skytest-broker-pam-")
         self.tmp = self.tmpdir.name
         self.state = os.path.join(self.tmp, "state")
-        self.confdir = os.path.join(self.tmp, "pam.d")
-        self.calls = os.path.join(self.tmp, "calls")
-        os.makedirs(self.confdir)
-        checker = os.path.join(self.tmp, "checker")
-        with open(checker, "w") as f:
-            f.write(CHECKER.format(python=sys.executable, calls=self.calls,
-                                   pairs={("pamuser", PAM_PASSWORD), ("carol", CAROL_PASSWORD),
-                                          ("demo", PAM_PASSWORD)}))
-        os.chmod(checker, 0o700)
-        open(self.calls, "w").close()
-        # Module names only: PAM finds them where the system keeps them.
-        with open(os.path.join(self.confdir, "skytest"), "w") as f:
-            f.write(f"auth required pam_exec.so expose_authtok quiet {checker}\n"
-                    "account required pam_permit.so\n")
+        self.confdir, self.calls = brokertest.pam_service(
+            self.tmp, {"pamuser": PAM_PASSWORD, "carol": CAROL_PASSWORD, "demo": PAM_PASSWORD})
         self.b = None
 
     def tearDown(self):
