@@ -44,6 +44,13 @@ char *path_join(const char *dir, const char *name);
  * existing one is left as it is). */
 int make_dir(const char *path, mode_t mode);
 
+/* Read the whole regular file name (relative to dirfd, or AT_FDCWD), of at
+ * most max bytes, into a malloc'd NUL-terminated buffer; oflags adds open
+ * flags (O_NOFOLLOW).  *len (if not NULL) gets its length.  -EINVAL: not a
+ * regular file; -EFBIG: over max; -EIO: it shrank while being read;
+ * open/read's -errno. */
+int read_file_at(int dirfd, const char *name, int oflags, size_t max, char **ret, size_t *len);
+
 /* A listening TCP socket (nonblocking, close-on-exec, SO_REUSEADDR) for
  * "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" (any address); numeric port.
  * Returns the fd, -EINVAL for a malformed spec, -EADDRNOTAVAIL for an

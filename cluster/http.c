@@ -503,37 +503,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static int read_pem(const char *path, char **ret, size_t *len)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t got = 0;
-	char *buf;
+	size_t n;
+	int r = read_file_at(AT_FDCWD, path, 0, PEM_MAX, ret, &n);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (st.st_size <= 0 || (uint64_t)st.st_size > PEM_MAX)
+	if (r < 0)
+		return r;
+	if (!n) { /* empty: no PEM at all */
+		free(*ret);
+		*ret = NULL;
 		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -EIO;
-		}
-		got += (size_t)n;
 	}
-	buf[got] = '\0';
-	*ret = buf;
 	if (len)
-		*len = got;
+		*len = n;
 	return 0;
 }
 

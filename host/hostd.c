@@ -175,35 +175,6 @@ int hostd_vm_unsave(struct hostd *h, const struct host_vm *vm)
 	return 0;
 }
 
-static int read_record(int dirfd, const char *name, char **ret, size_t *len)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	ssize_t n;
-	char *buf;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (st.st_size > RECORD_MAX)
-		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	n = read(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		free(buf);
-		return -errno;
-	}
-	buf[n] = '\0';
-	*ret = buf;
-	*len = (size_t)n;
-	return 0;
-}
-
 int hostd_vms_load(struct hostd *h)
 {
 	struct dirent *de;
@@ -220,7 +191,7 @@ int hostd_vms_load(struct hostd *h)
 
 		if (de->d_name[0] == '.' || nlen <= 5 || strcmp(de->d_name + nlen - 5, ".json"))
 			continue;
-		r = read_record(dirfd(d), de->d_name, &text, &len);
+		r = read_file_at(dirfd(d), de->d_name, O_NOFOLLOW, RECORD_MAX, &text, &len);
 		if (r < 0) {
 			log_errno(LOG_WARN, r, "VM record %s/%s: skipped", h->vms_dir, de->d_name);
 			continue;

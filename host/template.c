@@ -93,39 +93,6 @@ out:
 	return r;
 }
 
-static int read_small(int dirfd, const char *name, char **ret, size_t *len)
-{
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct stat st;
-	size_t got = 0;
-	char *buf;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (st.st_size > HOST_TEMPLATE_FILE_MAX)
-		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*ret = buf;
-	*len = got;
-	return 0;
-}
-
 static bool readable_file(const char *path)
 {
 	struct stat st;
@@ -172,7 +139,8 @@ int host_templates_load(const char *dir, struct host_templates *ret)
 				 HOST_TEMPLATES_MAX, de->d_name);
 			break;
 		}
-		r = read_small(dirfd(d), de->d_name, &text, &len);
+		r = read_file_at(dirfd(d), de->d_name, O_NOFOLLOW, HOST_TEMPLATE_FILE_MAX, &text,
+				 &len);
 		if (r < 0) {
 			log_errno(LOG_WARN, r, "template %s/%s: skipped", dir, de->d_name);
 			continue;
